@@ -1,0 +1,180 @@
+"""What every check kind's judge function receives (`CheckContext`) and returns (`Verdict`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from grader.arguments import build_argument, describe_argument
+from grader.i18n import Lang
+from grader.messages import tr
+from grader.observations import CallOutcome, CallReport, ModuleReport
+from grader.plan import Plan, PlannedCall
+from grader.spec.models import CheckBase, ExerciseBase
+
+if TYPE_CHECKING:
+    from grader.source import Submission
+
+
+class ReferenceFailure(Exception):
+    """The instructor's reference code failed: the exercise is broken, not the submission."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file a check wants kept for the student (a PNG of their figure); the CLI decides where."""
+
+    kind: str
+    name: str
+    data: bytes
+    description: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge function's finding on one check."""
+
+    status: Literal["passed", "failed", "error"]
+    message: str
+    hint: str | None = None
+    tips: tuple[str, ...] = ()
+    fraction: float | None = None
+    """Share of the points earned; None means all for `passed`, none otherwise."""
+    line: int | None = None
+    """The line of the submission this verdict is about, when there is one."""
+    details: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A planned call together with what happened when it was made."""
+
+    planned: PlannedCall
+    outcome: CallOutcome
+
+    @property
+    def report(self) -> CallReport | None:
+        """The child's report, when the call finished (returned or raised)."""
+        return self.outcome.report
+
+    def describe(self) -> str:
+        """`function(arguments)` in words, for messages."""
+        return f"{self.planned.function}({', '.join(describe_argument(a) for a in self.planned.args)})"
+
+
+@dataclass
+class CheckContext:
+    """Everything a judge function may look at: the spec, the observations, references, the source."""
+
+    exercise: ExerciseBase
+    lang: Lang
+    plan: Plan
+    module: ModuleReport
+    outcomes: dict[int, CallOutcome]
+    submission: Submission
+    reference_module: ModuleType | None = None
+    _references: dict[tuple[str, str, int, int], Any] = field(default_factory=dict)
+
+    def tr(self, key: str, **params: object) -> str:
+        """A catalogue message in the context's language."""
+        return tr(self.lang, key, **params)
+
+    def calls(self, call_set: str) -> list[CallView]:
+        """The calls made for a call set, in order, with their outcomes."""
+        views = []
+        for planned in self.plan.for_call_set(self.exercise.id, call_set):
+            outcome = self.outcomes.get(planned.index) or CallOutcome(planned.index, "not_run", detail="not reached")
+            views.append(CallView(planned, outcome))
+        return views
+
+    def function_of(self, call_set: str) -> str:
+        """The name of the student function a call set calls."""
+        return self.exercise.calls[call_set].function
+
+    def missing_function(self, call_set: str) -> Verdict | None:
+        """An error verdict when the student function of a call set is missing or not callable."""
+        name = self.function_of(call_set)
+        described = self.module.functions.get(name)
+        spec = self.exercise.functions[name]
+        if described is None or not described.defined:
+            return Verdict("error", self.tr("missing_function", name=name, signature=spec.signature,
+                                            summary=spec.summary.get(self.lang)))
+        if not described.callable:
+            return Verdict("error", self.tr("not_callable", name=name), line=described.line)
+        return None
+
+    def function_line(self, name: str) -> int | None:
+        """Where the submission defines a function (a line of its own file)."""
+        described = self.module.functions.get(name)
+        return described.line if described else None
+
+    def reference(self, name: str) -> Callable[..., Any]:
+        """A function of the exercise's reference.py."""
+        function = getattr(self.reference_module, name, None)
+        if not callable(function):
+            raise ReferenceFailure(f"{self.exercise.id}: reference.py has no function {name!r}")
+        return function
+
+    def reference_value(self, name: str, call: PlannedCall) -> Any:
+        """The reference function's result on exactly the arguments of a planned call (cached)."""
+        key = (name, call.call_set, call.case, call.sample)
+        if key not in self._references:
+            args = [build_argument(a) for a in call.args]
+            try:
+                self._references[key] = self.reference(name)(*args)
+            except ReferenceFailure:
+                raise
+            except Exception as exc:
+                raise ReferenceFailure(f"{self.exercise.id}: reference {name}() raised {type(exc).__name__}: {exc}") from exc
+        return self._references[key]
+
+
+def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -> Verdict | None:
+    """An error verdict when a call did not return a value (or, with allow_raise, did not finish)."""
+    from grader.hints import exception_hint
+
+    outcome = view.outcome
+    call = view.describe()
+    if outcome.status == "returned" or (allow_raise and outcome.status == "raised"):
+        return None
+    if outcome.status == "raised" and outcome.report and outcome.report.exception:
+        exc = outcome.report.exception
+        return Verdict("error", ctx.tr("call_raised", call=call, type=exc.type, msg=exc.message),
+                       hint=exception_hint(ctx.lang, exc), line=exc.line)
+    if outcome.status == "timeout":
+        return Verdict("error", ctx.tr("call_timeout", call=call, timeout=outcome.detail or "the time limit"),
+                       hint=ctx.tr("timeout_hint"))
+    if outcome.status == "crashed":
+        return Verdict("error", ctx.tr("call_crashed", call=call, how=outcome.detail or "?"),
+                       hint=ctx.tr("exit_in_call_hint"))
+    if outcome.status == "invalid":
+        return Verdict("error", ctx.tr("call_invalid", call=call, detail=outcome.detail or "?"))
+    if outcome.status == "missing":
+        return ctx.missing_function(view.planned.call_set) or Verdict("error", ctx.tr("not_callable", name=view.planned.function))
+    return Verdict("error", ctx.tr("call_not_run", call=call, why=outcome.detail or "?"))
+
+
+def first_tensor_input(call: PlannedCall) -> Any:
+    """The first tensor argument of a call as a numpy array (for "at x=..." in messages), or None."""
+    from grader.wire import decode_array
+
+    for arg in call.args:
+        if arg["kind"] == "tensor":
+            return decode_array(arg["array"])
+    return None
+
+
+def function_names(ctx: CheckContext, call_sets: list[str]) -> str:
+    """The distinct student functions of some call sets, as `a, b`."""
+    names = dict.fromkeys(ctx.function_of(c) for c in call_sets)
+    return ", ".join(names)
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    """A check kind: its spec model and the function that judges it."""
+
+    model: type[CheckBase]
+    judge: Callable[[Any, CheckContext], Verdict]

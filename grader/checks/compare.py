@@ -1,0 +1,114 @@
+"""`compare`: a student function's results against a reference function's, on the same inputs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field
+
+from grader.checks.base import CallView, CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
+from grader.checks.values import Tolerance, compare_value, short
+from grader.i18n import Localized
+from grader.observations import SequenceValue, TensorValue
+from grader.spec.models import IDENT, CheckBase
+
+
+class CompareCheck(CheckBase):
+    """Every call's result must equal the reference function's result on the same arguments."""
+
+    kind: Literal["compare"]
+    calls: str = Field(pattern=IDENT)
+    """The call set whose results are judged."""
+    reference: str = Field(pattern=IDENT)
+    """The function of reference.py that computes the expected result from the same arguments."""
+    rtol: Annotated[float, Field(ge=0)] = 1e-7
+    """Relative tolerance for floating results."""
+    atol: Annotated[float, Field(ge=0)] = 1e-10
+    """Absolute tolerance for floating results."""
+    exact_dtype: bool = True
+    """Require the tensor dtype of the reference (float64 stays float64)."""
+    outputs: list[str] | None = None
+    """Names of the items of a returned tuple, for messages, e.g. `[y, dydx]`."""
+    labels: list[Localized] | None = None
+    """Names of the call set's cases, for messages, e.g. `[f, "f'", "f''"]`."""
+    show_values: bool = False
+    """List each case's result next to the expected one in the message (for small integer answers)."""
+
+    def reference_names(self) -> list[str]:
+        """The reference function this check calls."""
+        return [self.reference]
+
+
+def _accumulation_ratio(views: list[CallView], ctx: CheckContext, check: CompareCheck) -> float | None:
+    """When a repeated call returned a multiple of the first call's (correct) result: that multiple."""
+    by_draw: dict[tuple[int, int], list[CallView]] = {}
+    for view in views:
+        by_draw.setdefault((view.planned.case, view.planned.sample), []).append(view)
+    for group in by_draw.values():
+        if len(group) < 2:
+            continue
+        first, second = group[0].report, group[1].report
+        if not (first and second and isinstance(first.value, TensorValue) and isinstance(second.value, TensorValue)):
+            continue
+        a, b = first.value.array.astype(np.float64), second.value.array.astype(np.float64)
+        if a.shape != b.shape or not np.any(np.abs(a) > 1e-8):
+            continue
+        ratios = b[np.abs(a) > 1e-8] / a[np.abs(a) > 1e-8]
+        if np.allclose(ratios, ratios.flat[0], rtol=1e-6) and abs(ratios.flat[0] - 1) > 1e-6:
+            return float(np.round(ratios.flat[0], 6))
+    return None
+
+
+def judge_compare(check: CompareCheck, ctx: CheckContext) -> Verdict:
+    """Compare each call's result with the reference; the first difference is the message."""
+    missing = ctx.missing_function(check.calls)
+    if missing:
+        return missing
+    views = ctx.calls(check.calls)
+    tol = Tolerance(check.rtol, check.atol, check.exact_dtype)
+    function = ctx.function_of(check.calls)
+    mismatches = []
+    rows = []
+    for view in views:
+        problem = call_problem(ctx, view)
+        if problem:
+            return problem
+        assert view.report is not None and view.report.value is not None
+        expected = ctx.reference_value(check.reference, view.planned)
+        got = view.report.value
+        names = check.outputs
+        name = function + "(...)"
+        mismatch = compare_value(name, expected, got, tol, ctx.lang, first_tensor_input(view.planned), names)
+        if check.show_values and view.planned.repeat == 0:
+            label = check.labels[view.planned.case].get(ctx.lang) if check.labels and view.planned.case < len(check.labels) else view.describe()
+            rows.append(ctx.tr("values_table", label=label, got=short(got), expected=_plain(expected)))
+        if mismatch:
+            mismatches.append((view, mismatch))
+    table = ("\n" + "\n".join(rows)) if rows else ""
+    details = {"values": rows} if rows else {}
+    if not mismatches:
+        return Verdict("passed", ctx.tr("matches", call=function, n=len(views)) + table, details=details)
+    view, mismatch = mismatches[0]
+    where = ctx.tr("on_calls", bad=len(mismatches), total=len(views))
+    hint = None
+    ratio = _accumulation_ratio(views, ctx, check)
+    if ratio is not None:
+        hint = ctx.tr("accumulated_hint", ratio=ratio)
+    elif mismatch.hint_key:
+        hint = ctx.tr(mismatch.hint_key)
+    return Verdict("failed", ctx.tr("differs", call=view.describe(), where=where, what=mismatch.message) + table,
+                   hint=hint, line=ctx.function_line(function), details=details)
+
+
+def _plain(expected: object) -> str:
+    import torch
+
+    if isinstance(expected, torch.Tensor) and expected.numel() == 1:
+        return f"{float(expected):.6g}"
+    if isinstance(expected, (int, float)):
+        return repr(expected)
+    return type(expected).__name__
+
+
+KIND = CheckKind(CompareCheck, judge_compare)

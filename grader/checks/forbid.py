@@ -1,0 +1,102 @@
+"""`forbid_source` and `forbid_ops`: names that must not appear in the code, calls that must not happen."""
+
+from __future__ import annotations
+
+import ast
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from grader.checks.base import CheckContext, CheckKind, Verdict, function_names
+from grader.spec.models import IDENT, CheckBase
+
+
+class ForbidSourceCheck(CheckBase):
+    """The submission's source must not mention some names (read statically, never run)."""
+
+    kind: Literal["forbid_source"]
+    names: Annotated[list[Annotated[str, Field(pattern=IDENT)]], Field(min_length=1)]
+    """Identifiers that must not appear: as a name, an attribute (`torch.cos`), an import, or a string given to getattr."""
+    functions: list[Annotated[str, Field(pattern=IDENT)]] | None = None
+    """Only look inside these functions (default: the whole file)."""
+
+
+class ForbidOpsCheck(CheckBase):
+    """Some functions must not be called while the student's functions run (observed at run time)."""
+
+    kind: Literal["forbid_ops"]
+    calls: Annotated[list[Annotated[str, Field(pattern=IDENT)]], Field(min_length=1)]
+    """The call sets during which the operations are forbidden."""
+    ops: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*\.[A-Za-z_][A-Za-z0-9_]*$")]], Field(min_length=1)]
+    """Qualified names: torch functions and methods as torch names them (`torch.cos`, `torch.Tensor.cos`), others by module (`numpy.cos`, `math.cos`)."""
+
+    def watched(self) -> list[str]:
+        """What the child must watch for."""
+        return list(self.ops)
+
+
+def _uses(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in names:
+            found.append((node.lineno, node.id))
+        elif isinstance(node, ast.Attribute) and node.attr in names:
+            found.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name.split(".")[-1] in names or (alias.asname or "") in names:
+                    found.append((node.lineno, alias.name))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and node.args[1].value in names):
+            found.append((node.lineno, f"getattr(..., {node.args[1].value!r})"))
+    return sorted(set(found))
+
+
+def judge_forbid_source(check: ForbidSourceCheck, ctx: CheckContext) -> Verdict:
+    """Fail at the first line that uses a forbidden name."""
+    tree = ctx.submission.tree
+    scopes: list[ast.AST] = [tree]
+    if check.functions:
+        scopes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in check.functions]
+    found = sorted({use for scope in scopes for use in _uses(scope, set(check.names))})
+    names = ", ".join(check.names)
+    if not found:
+        return Verdict("passed", ctx.tr("forbid_source_ok", names=names))
+    line, name = found[0]
+    more = ctx.tr("more_places", n=len(found) - 1) if len(found) > 1 else ""
+    return Verdict("failed", ctx.tr("forbid_source_found", name=name, line=ctx.submission.display_line(line), more=more),
+                   line=line, details={"lines": [l for l, _ in found]})
+
+
+def judge_forbid_ops(check: ForbidOpsCheck, ctx: CheckContext) -> Verdict:
+    """Fail when any call of the call sets called a forbidden operation (whether it returned or raised)."""
+    for call_set in check.calls:
+        missing = ctx.missing_function(call_set)
+        if missing:
+            return missing
+    functions = function_names(ctx, check.calls)
+    forbidden = set(check.ops)
+    seen: dict[str, int] = {}
+    observed = 0
+    for call_set in check.calls:
+        for view in ctx.calls(call_set):
+            events = view.report.events if view.report else None
+            if events is None:
+                continue
+            observed += 1
+            for name in forbidden.intersection(events.ops):
+                seen[name] = seen.get(name, 0) + max(1, events.watched.get(name, 0))
+            for name, count in events.watched.items():
+                if name in forbidden and name not in events.ops:
+                    seen[name] = seen.get(name, 0) + count
+    if observed == 0:
+        return Verdict("error", ctx.tr("no_observation", functions=functions))
+    if seen:
+        found = ", ".join(sorted(seen))
+        return Verdict("failed", ctx.tr("forbid_ops_found", functions=functions, found=found),
+                       line=ctx.function_line(ctx.function_of(check.calls[0])), details={"found": sorted(seen)})
+    return Verdict("passed", ctx.tr("forbid_ops_ok", functions=functions, names=", ".join(check.ops)))
+
+
+SOURCE_KIND = CheckKind(ForbidSourceCheck, judge_forbid_source)
+OPS_KIND = CheckKind(ForbidOpsCheck, judge_forbid_ops)

@@ -1,0 +1,130 @@
+"""`plot`: the figures a student function draws must show given curves, told apart by a legend or titles."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from grader.checks.base import Attachment, CheckContext, CheckKind, Verdict, call_problem
+from grader.i18n import Localized
+from grader.observations import AxesReport, FigureReport, Series
+from grader.spec.models import IDENT, CheckBase, SpecModel
+
+
+class Curve(SpecModel):
+    """A curve the figure must show: y = reference(x) at the curve's own x coordinates."""
+
+    name: Localized
+    """How messages call the curve, e.g. `sin(x)`."""
+    reference: str = Field(pattern=IDENT)
+    """Function of reference.py mapping a float64 tensor x to the expected y."""
+
+
+class PlotCheck(CheckBase):
+    """Capture the matplotlib figures a call draws (Agg, size-capped) and look for the curves."""
+
+    captures: ClassVar[frozenset[str]] = frozenset({"figures"})
+    kind: Literal["plot"]
+    calls: str = Field(pattern=IDENT)
+    """The call set that draws; its first call is judged."""
+    curves: Annotated[list[Curve], Field(min_length=1)]
+    """Curves that must all appear, each as a different line or scatter."""
+    rtol: Annotated[float, Field(ge=0)] = 1e-4
+    """Relative tolerance between a plotted y and the reference."""
+    atol: Annotated[float, Field(ge=0)] = 1e-6
+    """Absolute tolerance between a plotted y and the reference."""
+    require_legend: bool = True
+    """The curves must be told apart: a legend naming them, or separate axes with titles or y labels."""
+
+    def reference_names(self) -> list[str]:
+        """The reference functions of the curves."""
+        return [c.reference for c in self.curves]
+
+
+def _follows(series: Series, expected: np.ndarray, check: PlotCheck) -> bool:
+    y = series.y.array
+    return bool(y.shape == expected.shape and y.size >= 2 and np.all(np.isfinite(y))
+                and np.allclose(y, expected, rtol=check.rtol, atol=check.atol))
+
+
+def _told_apart(matched: list[tuple[FigureReport, AxesReport, Series]]) -> str | None:
+    """How the matched curves are distinguished ("legend" or "titles"), or None."""
+    def in_legend(figure: FigureReport, axes: AxesReport, series: Series) -> bool:
+        texts = set(axes.legend or []) | {t for legend in figure.legends for t in legend}
+        return bool(series.label) and not series.label.startswith("_") and series.label in texts
+
+    if all(in_legend(*m) for m in matched):
+        return "plot_by_legend"
+    axes_ids = {id(a) for _, a, _ in matched}
+    if len(axes_ids) == len(matched) and all((a.title or a.ylabel).strip() for _, a, _ in matched):
+        return "plot_by_titles"
+    return None
+
+
+def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
+    """Match each expected curve to a distinct drawn series, then look for what tells them apart."""
+    import torch
+
+    missing = ctx.missing_function(check.calls)
+    if missing:
+        return missing
+    function = ctx.function_of(check.calls)
+    views = ctx.calls(check.calls)
+    if not views:
+        return Verdict("error", ctx.tr("no_observation", functions=function))
+    view = views[0]
+    problem = call_problem(ctx, view)
+    if problem:
+        return problem
+    assert view.report is not None and view.report.events is not None
+    figures = view.report.events.figures or []
+    line = ctx.function_line(function)
+    attachments = tuple(
+        Attachment("figure", f"{function}-{i + 1}.png", base64.b64decode(f.png), ctx.tr("figure_png", function=function))
+        for i, f in enumerate(figures) if f.png
+    )
+    tips = tuple(
+        ctx.tr("figure_shrunk", w=f.requested_size_inches[0], h=f.requested_size_inches[1],
+               px=f"{int(f.requested_size_inches[0] * 100):,}×{int(f.requested_size_inches[1] * 100):,}",
+               sw=f.size_inches[0], sh=f.size_inches[1])
+        for f in figures if f.requested_size_inches
+    )
+    series = [(figure, axes, s) for figure in figures for axes in figure.axes for s in axes.series]
+    if not series:
+        return Verdict("failed", ctx.tr("plot_no_figure", function=function), hint=ctx.tr("plot_curves_hint"),
+                       tips=tips, line=line, attachments=attachments)
+    matched: list[tuple[FigureReport, AxesReport, Series]] = []
+    missing_curves = []
+    for curve in check.curves:
+        reference = ctx.reference(curve.reference)
+        found = None
+        for item in series:
+            if any(item[2] is m[2] for m in matched):
+                continue
+            expected = reference(torch.from_numpy(item[2].x.array.copy())).detach().double().numpy()
+            if _follows(item[2], expected, check):
+                found = item
+                break
+        if found is None:
+            missing_curves.append(curve.name.get(ctx.lang))
+        else:
+            matched.append(found)
+    names = ", ".join(c.name.get(ctx.lang) for c in check.curves)
+    details = {"curves_drawn": len(series), "curves_matched": len(matched)}
+    if missing_curves:
+        found_names = [c.name.get(ctx.lang) for c in check.curves if c.name.get(ctx.lang) not in missing_curves]
+        found_text = ctx.tr("plot_found_curves", found=", ".join(found_names)) if found_names else ""
+        return Verdict("failed", ctx.tr("plot_missing_curves", missing=", ".join(missing_curves), n=len(series), found=found_text),
+                       hint=ctx.tr("plot_curves_hint"), tips=tips, line=line, details=details, attachments=attachments)
+    how = _told_apart(matched) if check.require_legend else "plot_by_legend"
+    if how is None:
+        return Verdict("failed", ctx.tr("plot_no_legend", curves=names), tips=tips, line=line,
+                       details=details, attachments=attachments)
+    return Verdict("passed", ctx.tr("plot_ok", curves=names, how=ctx.tr(how)), tips=tips,
+                   details=details, attachments=attachments)
+
+
+KIND = CheckKind(PlotCheck, judge_plot)

@@ -1,0 +1,66 @@
+"""`raises`: a student function must let a specific exception propagate."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from grader.checks.base import CheckContext, CheckKind, Verdict, call_problem
+from grader.spec.models import IDENT, CheckBase
+
+
+class RaisesCheck(CheckBase):
+    """Every call must raise the given exception type, with a message matching `match`."""
+
+    kind: Literal["raises"]
+    calls: str = Field(pattern=IDENT)
+    """The call set whose calls must raise."""
+    exception: str = Field(pattern=IDENT)
+    """Name of the exception class, e.g. `RuntimeError`."""
+    match: str | None = None
+    """Regular expression searched for in the exception's message."""
+    origin: Literal["any", "library"] = "any"
+    """`library`: the exception must come from a library (torch), not from the student's own `raise`."""
+
+    @field_validator("match")
+    @classmethod
+    def _is_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
+def judge_raises(check: RaisesCheck, ctx: CheckContext) -> Verdict:
+    """Pass when every call raised the expected exception for the expected reason."""
+    missing = ctx.missing_function(check.calls)
+    if missing:
+        return missing
+    function = ctx.function_of(check.calls)
+    views = ctx.calls(check.calls)
+    message = ""
+    for view in views:
+        problem = call_problem(ctx, view, allow_raise=True)
+        if problem:
+            return problem
+        report = view.report
+        assert report is not None
+        call = view.describe()
+        exc = report.exception
+        if report.outcome == "returned" or exc is None:
+            return Verdict("failed", ctx.tr("raises_returned", call=call, type=check.exception), line=ctx.function_line(function))
+        if exc.type != check.exception:
+            return Verdict("failed", ctx.tr("raises_wrong_type", call=call, got=exc.type, msg=exc.message, type=check.exception), line=exc.line)
+        if check.match and not re.search(check.match, exc.message):
+            return Verdict("failed", ctx.tr("raises_wrong_message", call=call, type=exc.type, pattern=check.match, msg=exc.message), line=exc.line)
+        if check.origin == "library" and exc.origin == "submission":
+            return Verdict("failed", ctx.tr("raises_own_raise", call=call, type=exc.type, line=exc.line), line=exc.line)
+        message = ctx.tr("raises_ok", call=call, type=exc.type, msg=exc.message.splitlines()[0] if exc.message else "")
+    return Verdict("passed", message)
+
+
+KIND = CheckKind(RaisesCheck, judge_raises)

@@ -1,0 +1,167 @@
+"""Comparing an observed value (plain data from the child) with a reference value (torch, in the grader).
+
+Types are compared exactly (a Tensor subclass or an object with a clever `__eq__` never arrives
+as a tensor), then shape and dtype, then values with `rtol`/`atol` where NaN and infinity never
+match a finite reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.i18n import Lang
+from grader.messages import tr
+from grader.observations import (
+    BoolValue, FloatValue, IntValue, NdarrayValue, NoneValue, ObjectValue, SequenceValue, StrValue,
+    TensorValue, TooLargeValue,
+)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How close values must be: |got - expected| <= atol + rtol * |expected|."""
+
+    rtol: float
+    atol: float
+    exact_dtype: bool = True
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Why an observed value is not the expected one, in words, with a hint key where one fits."""
+
+    message: str
+    hint_key: str | None = None
+
+
+def type_name(value: Any) -> str:
+    """How a value's type reads in messages."""
+    if isinstance(value, TensorValue):
+        return f"a tensor of shape {list(value.shape)} ({value.dtype})"
+    if isinstance(value, NdarrayValue):
+        return f"a numpy array ({value.dtype})"
+    if isinstance(value, ObjectValue):
+        return f"an object of class {value.cls}"
+    if isinstance(value, TooLargeValue):
+        return value.what
+    if isinstance(value, SequenceValue):
+        return f"a {value.t} of {len(value.items)} items"
+    names = {IntValue: "an int", FloatValue: "a float", BoolValue: "a bool", NoneValue: "None", StrValue: "a string"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _expected_name(expected: Any) -> str:
+    import torch
+
+    if isinstance(expected, torch.Tensor):
+        return f"a tensor of shape {list(expected.shape)} ({str(expected.dtype).removeprefix('torch.')})"
+    if isinstance(expected, (tuple, list)):
+        return f"a tuple of {len(expected)} items"
+    return {bool: "a bool", int: "an int", float: "a float", type(None): "None"}.get(type(expected), type(expected).__name__)
+
+
+def _where(index: tuple[int, ...], inputs: np.ndarray | None) -> str:
+    position = f"[{', '.join(map(str, index))}]" if index else "the value"
+    if inputs is not None and inputs.shape and len(index) == inputs.ndim:
+        return f"{position} (x={float(inputs[index]):.6g})"
+    return position
+
+
+def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance, lang: Lang,
+                   inputs: np.ndarray | None = None) -> Mismatch | None:
+    """Elementwise comparison of two arrays of the same shape."""
+    got = got.astype(np.float64) if not np.iscomplexobj(got) else got
+    expected = expected.astype(np.float64) if not np.iscomplexobj(expected) else expected
+    finite_expected = np.isfinite(expected)
+    nonfinite = ~np.isfinite(got) & finite_expected
+    if nonfinite.any():
+        first = tuple(int(i) for i in np.argwhere(nonfinite)[0])
+        return Mismatch(tr(lang, "mismatch_nonfinite", name=name, bad=int(nonfinite.sum()), total=got.size,
+                           where=_where(first, inputs)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(got - expected)
+        bad = ~(diff <= tol.atol + tol.rtol * np.abs(expected))
+    bad &= ~((got == expected) & ~finite_expected)  # the same infinity is a match
+    if not bad.any():
+        return None
+    worst = tuple(int(i) for i in np.unravel_index(np.nanargmax(np.where(bad, diff, -1.0)), diff.shape)) if diff.shape else ()
+    return Mismatch(tr(
+        lang, "mismatch_values", name=name, bad=int(bad.sum()), total=got.size, diff=float(diff[worst]),
+        where=_where(worst, inputs), got=float(np.real(got[worst])), expected=float(np.real(expected[worst])),
+        rtol=tol.rtol, atol=tol.atol,
+    ))
+
+
+def compare_value(name: str, expected: Any, got: Any, tol: Tolerance, lang: Lang,
+                  inputs: np.ndarray | None = None, names: list[str] | None = None) -> Mismatch | None:
+    """None when `got` (observed) matches `expected` (reference); otherwise what differs."""
+    import torch
+
+    if isinstance(got, TooLargeValue):
+        return Mismatch(tr(lang, "too_large", name=name, what=got.what))
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(got, TensorValue):
+            hint = "numpy_not_tensor_hint" if isinstance(got, NdarrayValue) else None
+            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected=_expected_name(expected)), hint)
+        if list(got.shape) != list(expected.shape):
+            return Mismatch(tr(lang, "mismatch_shape", name=name, got=list(got.shape), expected=list(expected.shape)))
+        expected_dtype = str(expected.dtype).removeprefix("torch.")
+        if tol.exact_dtype and got.dtype != expected_dtype:
+            return Mismatch(tr(lang, "mismatch_dtype", name=name, got=got.dtype, expected=expected_dtype), "dtype_hint")
+        reference = expected.detach()
+        reference = reference.double() if reference.dtype == torch.bfloat16 else reference
+        return compare_arrays(name, got.array, reference.resolve_conj().numpy(), tol, lang, inputs)
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, SequenceValue):
+            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected=_expected_name(expected)))
+        if len(got.items) != len(expected):
+            return Mismatch(tr(lang, "mismatch_length", name=name, got=len(got.items), expected=len(expected)))
+        for i, (e, g) in enumerate(zip(expected, got.items)):
+            item = names[i] if names and i < len(names) else f"{name}[{i}]"
+            mismatch = compare_value(item, e, g, tol, lang, inputs)
+            if mismatch:
+                return mismatch
+        return None
+    if isinstance(expected, bool):
+        if not isinstance(got, BoolValue):
+            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="a bool"))
+        return None if got.v == expected else Mismatch(tr(lang, "mismatch_scalar", name=name, got=got.v, expected=expected))
+    if isinstance(expected, int):
+        if not isinstance(got, IntValue):
+            hint = "int_expected_hint" if isinstance(got, (TensorValue, FloatValue)) else None
+            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="an int"), hint)
+        return None if got.v == expected else Mismatch(tr(lang, "mismatch_scalar", name=name, got=got.v, expected=expected))
+    if isinstance(expected, float):
+        if not isinstance(got, (FloatValue, IntValue)):
+            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="a float"))
+        value = got.value if isinstance(got, FloatValue) else float(got.v)
+        return compare_arrays(name, np.array(value), np.array(expected), tol, lang)
+    if expected is None:
+        return None if isinstance(got, NoneValue) else Mismatch(
+            tr(lang, "mismatch_type", name=name, got=type_name(got), expected="None"))
+    raise TypeError(f"reference values of type {type(expected).__name__} cannot be compared")
+
+
+def as_float(value: Any) -> float | None:
+    """A number from an int, float, bool-free 0-d or one-element tensor/array; None otherwise."""
+    if isinstance(value, FloatValue):
+        return value.value
+    if isinstance(value, IntValue):
+        return float(value.v)
+    if isinstance(value, (TensorValue, NdarrayValue)) and value.array.size == 1 and value.dtype != "bool":
+        return float(np.real(value.array.reshape(())))
+    return None
+
+
+def short(value: Any) -> str:
+    """A compact rendering of an observed value for tables in messages."""
+    if isinstance(value, (IntValue, BoolValue)):
+        return repr(value.v)
+    if isinstance(value, FloatValue):
+        return f"{value.value:.6g}"
+    if isinstance(value, (TensorValue, NdarrayValue)) and value.array.size == 1:
+        return f"{float(np.real(value.array.reshape(()))):.6g} ({value.t})"
+    return type_name(value)

@@ -1,0 +1,164 @@
+"""Grading one submission end to end: read it, run it in the sandbox, judge it, make the scorecard."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader import __version__
+from grader.checks.base import Attachment
+from grader.i18n import Lang
+from grader.judge import Attachments, import_verdict, judge_exercise
+from grader.messages import tr
+from grader.observations import ModuleReport
+from grader.plan import Plan, build_plan
+from grader.sandbox.supervisor import JobRequest, RunRecord, Sandbox
+from grader.scorecard import Artifact, CheckResult, ExerciseResult, RunInfo, Scorecard
+from grader.source import Submission, load_submission
+from grader.spec.loader import LoadedExercise
+
+CURLY = "‘’“”"
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """How to grade: the seed, the limits, and who reads the result."""
+
+    seed: int
+    call_timeout: float = 5.0
+    """Seconds for importing the submission and for each call."""
+    total_timeout: float = 120.0
+    """Seconds for the whole submission."""
+    lang: Lang = "en"
+    show_hidden: bool = False
+    hide: tuple[str, ...] = ()
+    """Paths the submission must not see, beyond the exercise directories."""
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A scorecard and the files its checks want kept (figures), keyed by (exercise, check)."""
+
+    scorecard: Scorecard
+    attachments: Attachments = field(default_factory=dict)
+
+
+def _not_graded(exercises: list[LoadedExercise], submission: str, message: str, lang: Lang,
+                line: int | None = None, cell: int | None = None, hint: str | None = None) -> Scorecard:
+    results = [
+        ExerciseResult(
+            id=e.spec.id, title=e.spec.title.get(lang), score=0.0, max_score=e.spec.max_score,
+            checks=[CheckResult(id=c.id, kind=c.kind, title=c.title.get(lang) if c.title else None, status="error",
+                                score=0.0, max_score=c.points, message=message, hint=hint, line=line, cell=cell,
+                                graded=c.points > 0, hidden=c.visibility == "hidden")
+                    for c in e.spec.checks],
+        )
+        for e in exercises
+    ]
+    return Scorecard(submission=submission, score=0.0, max_score=sum(e.spec.max_score for e in exercises),
+                     exercises=results, error=message, error_line=line, error_cell=cell, lang=lang,
+                     grader_version=__version__)
+
+
+def syntax_error_scorecard(exercises: list[LoadedExercise], submission: Submission, error: SyntaxError, lang: Lang) -> Scorecard:
+    """Zero points, pointing at the line Python could not read (and at pasted curly quotes)."""
+    line = error.lineno or 1
+    cell, within = submission.locate(line)
+    text = (error.text or "").rstrip("\n")
+    offset = max(1, error.offset or 1)
+    message = tr(lang, "syntax_error", msg=error.msg, line=submission.display_line(line))
+    if text:
+        message += f"\n    {text.strip()}\n    {' ' * max(0, offset - 1 - (len(text) - len(text.lstrip())))}^"
+    source_line = submission.source.splitlines()[line - 1] if 0 < line <= len(submission.source.splitlines()) else text
+    curly = sorted(set(source_line) & set(CURLY))
+    hint = tr(lang, "curly_quotes_hint", line=submission.display_line(line), chars=" ".join(curly)) if curly else None
+    return _not_graded(exercises, submission.display, message, lang, within, cell, hint)
+
+
+def request_for(exercises: list[LoadedExercise], submission: Submission, options: GradeOptions) -> JobRequest:
+    """What the child needs to know: the source, which names to look up, what to watch."""
+    functions = sorted({name for e in exercises for name in e.spec.functions})
+    attributes = sorted({name for e in exercises for name in e.spec.attribute_names()})
+    watch = sorted({name for e in exercises for check in e.spec.checks for name in check.watched()})
+    hide = tuple(str(e.directory) for e in exercises) + (str(submission.path.resolve().parent),) + options.hide
+    return JobRequest(source=submission.source, filename=submission.child_filename, functions=tuple(functions),
+                      attributes=tuple(attributes), watch=tuple(watch), seed=options.seed, hide=tuple(dict.fromkeys(hide)))
+
+
+def grade_submission(path: Path, exercises: list[LoadedExercise], sandbox: Sandbox, options: GradeOptions,
+                     display: str | None = None) -> Graded:
+    """Grade one submission. Raises SubmissionError only when the file cannot be read at all."""
+    submission = load_submission(path, display)
+    lang = options.lang
+    if submission.decode_error:
+        return Graded(_not_graded(exercises, submission.display, tr(lang, "not_text", msg=submission.decode_error), lang))
+    try:
+        submission.tree
+    except SyntaxError as error:
+        return Graded(syntax_error_scorecard(exercises, submission, error, lang))
+    except (RecursionError, MemoryError, ValueError) as error:
+        return Graded(_not_graded(exercises, submission.display, tr(lang, "syntax_error", msg=type(error).__name__, line=1), lang))
+    plans: list[Plan] = []
+
+    def plan_for(module: ModuleReport) -> list[dict[str, Any]]:
+        plans.append(build_plan([e.spec for e in exercises], module, options.seed))
+        return [call.wire() for call in plans[0].calls]
+
+    run = sandbox.run(request_for(exercises, submission, options), plan_for, options.call_timeout, options.total_timeout)
+    plan = plans[0] if plans else Plan(())
+    return judge_run(exercises, submission, plan, run, options)
+
+
+def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Plan, run: RunRecord,
+              options: GradeOptions) -> Graded:
+    """The scorecard of a finished run."""
+    lang = options.lang
+    failed_import = import_verdict(run, lang, options.call_timeout)
+    results, attachments = [], {}
+    for loaded in exercises:
+        result, found = judge_exercise(loaded, submission, plan, run, lang, options.show_hidden, failed_import)
+        results.append(result)
+        attachments.update(found)
+    answers = {
+        str(check.details["answer_variable"]): str(check.details["answer"])
+        for result in results for check in result.checks if "answer" in check.details and "answer_variable" in check.details
+    }
+    cell, line = submission.locate(failed_import.line) if failed_import else (None, None)
+    scorecard = Scorecard(
+        submission=submission.display,
+        score=round(sum(r.score for r in results), 6),
+        max_score=round(sum(r.max_score for r in results), 6),
+        exercises=results,
+        error=failed_import.message if failed_import else None,
+        error_line=line, error_cell=cell,
+        run=RunInfo(seed=options.seed, isolation=run.isolation.to_dict(), wall_time=round(run.wall_time, 3),
+                    children=run.children, output=run.output.text(), output_bytes=run.output.total),
+        lang=lang, grader_version=__version__, answers=answers,
+    )
+    return Graded(scorecard, attachments)
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of a submission or check name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "submission"
+
+
+def save_attachments(graded: Graded, directory: Path) -> Scorecard:
+    """Write a graded submission's attachments under `directory`; the scorecard names the files."""
+    stem = safe_name(Path(graded.scorecard.submission).stem)
+    exercises = []
+    for exercise in graded.scorecard.exercises:
+        checks = []
+        for check in exercise.checks:
+            files: list[Attachment] = list(graded.attachments.get((exercise.id, check.id), ()))
+            artifacts = list(check.artifacts)
+            for attachment in files:
+                target = directory / stem / f"{exercise.id}.{check.id}.{attachment.name}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(attachment.data)
+                artifacts.append(Artifact(kind=attachment.kind, path=str(target), description=attachment.description))
+            checks.append(check.model_copy(update={"artifacts": artifacts}) if files else check)
+        exercises.append(exercise.model_copy(update={"checks": checks}))
+    return graded.scorecard.model_copy(update={"exercises": exercises})

@@ -1,0 +1,78 @@
+"""The judge: observations of one run + the exercises' checks -> results with points.
+
+Runs in the trusted grader only, after the child is gone. Nothing the child said is a score:
+every verdict comes from a check kind's judge function comparing observations with references.
+"""
+
+from __future__ import annotations
+
+from grader.checks import available_kinds
+from grader.checks.base import Attachment, CheckContext, Verdict
+from grader.hints import exception_hint
+from grader.i18n import Lang
+from grader.messages import tr
+from grader.plan import Plan
+from grader.sandbox.supervisor import RunRecord
+from grader.scorecard import CheckResult, ExerciseResult
+from grader.source import Submission
+from grader.spec.loader import LoadedExercise
+
+Attachments = dict[tuple[str, str], tuple[Attachment, ...]]
+
+
+def import_verdict(run: RunRecord, lang: Lang, call_timeout: float) -> Verdict | None:
+    """The error every check gets when the submission could not be imported, or None."""
+    module = run.module
+    if module is None:
+        if run.import_problem == "timeout":
+            return Verdict("error", tr(lang, "import_timeout", timeout=call_timeout))
+        return Verdict("error", tr(lang, "import_crashed", how=run.import_problem or "?"))
+    if not module.ok and module.exception is not None:
+        exc = module.exception
+        hint = tr(lang, "exit_at_import_hint") if exc.type == "SystemExit" else exception_hint(lang, exc)
+        return Verdict("error", tr(lang, "import_raised", type=exc.type, msg=exc.message), hint=hint, line=exc.line)
+    return None
+
+
+def judge_exercise(
+    loaded: LoadedExercise, submission: Submission, plan: Plan, run: RunRecord, lang: Lang,
+    show_hidden: bool, failed_import: Verdict | None,
+) -> tuple[ExerciseResult, Attachments]:
+    """Judge every check of one exercise."""
+    spec = loaded.spec
+    kinds = available_kinds()
+    context = None
+    if failed_import is None and run.module is not None:
+        context = CheckContext(spec, lang, plan, run.module, run.calls, submission, loaded.reference)
+    results: list[CheckResult] = []
+    attachments: Attachments = {}
+    for check in spec.checks:
+        verdict = failed_import if context is None else kinds[check.kind].judge(check, context)
+        assert verdict is not None
+        hint = verdict.hint
+        if hint is None and check.hint is not None and verdict.status != "passed":
+            hint = check.hint.get(lang)
+        earned = verdict.fraction if verdict.fraction is not None else (1.0 if verdict.status == "passed" else 0.0)
+        duration = sum(
+            run.calls[c.index].wall_time
+            for name in check.call_names() for c in plan.for_call_set(spec.id, name) if c.index in run.calls
+        )
+        cell, line = submission.locate(verdict.line)
+        hidden = check.visibility == "hidden"
+        withheld = hidden and not show_hidden
+        results.append(CheckResult(
+            id=check.id, kind=check.kind, title=check.title.get(lang) if check.title else None,
+            status=verdict.status, score=round(check.points * earned, 6), max_score=check.points,
+            message=tr(lang, "hidden_check") if withheld else verdict.message,
+            hint=None if withheld else hint, tips=[] if withheld else list(verdict.tips),
+            line=None if withheld else line, cell=None if withheld else cell,
+            duration=round(duration, 4), hidden=hidden, graded=check.points > 0,
+            details={} if withheld else verdict.details,
+        ))
+        if verdict.attachments and not withheld:
+            attachments[(spec.id, check.id)] = verdict.attachments
+    result = ExerciseResult(
+        id=spec.id, title=spec.title.get(lang), score=round(sum(r.score for r in results), 6),
+        max_score=spec.max_score, checks=results,
+    )
+    return result, attachments

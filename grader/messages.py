@@ -1,0 +1,353 @@
+"""The grader's own sentences, in English and Chinese, by key.
+
+Checks and reports never write user-facing prose inline: they call `tr(lang, key, **params)`, so
+that every sentence exists in both languages (a test holds every key to that).
+"""
+
+from __future__ import annotations
+
+from grader.i18n import Lang
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # -- the run as a whole ------------------------------------------------------------------
+    "syntax_error": {
+        "en": "Python cannot read the file: {msg} (line {line}).",
+        "zh": "Python 无法读取该文件：{msg}（第 {line} 行）。",
+    },
+    "curly_quotes_hint": {
+        "en": "Line {line} contains typographic quotes ({chars}), probably pasted from a web page. Python needs straight quotes: ' and \".",
+        "zh": "第 {line} 行含有排版引号（{chars}），可能是从网页复制来的。Python 只认直引号：' 和 \"。",
+    },
+    "not_text": {
+        "en": "The submission cannot be read: {msg}.",
+        "zh": "无法读取提交的文件：{msg}。",
+    },
+    "import_raised": {
+        "en": "Importing the submission raised {type}: {msg}",
+        "zh": "导入提交的代码时抛出 {type}：{msg}",
+    },
+    "import_timeout": {
+        "en": "Importing the submission did not finish within {timeout:g} s.",
+        "zh": "导入提交的代码未能在 {timeout:g} 秒内完成。",
+    },
+    "import_crashed": {
+        "en": "The submission stopped while being imported ({how}).",
+        "zh": "导入提交的代码时进程终止（{how}）。",
+    },
+    "not_imported": {
+        "en": "Not graded: the submission could not be imported.",
+        "zh": "未评分：提交的代码无法导入。",
+    },
+    "module_not_found_hint": {
+        "en": "The module '{module}' is not installed where the grader runs. The grader runs your file as a plain script, outside your notebook: install it, or use matplotlib and torch directly.",
+        "zh": "评分环境中没有安装模块 '{module}'。评分器在笔记本之外把你的文件当作普通脚本运行：请安装它，或直接使用 matplotlib 和 torch。",
+    },
+    "exit_at_import_hint": {
+        "en": "Do not call sys.exit() or exit() at module level: the grader imports your file and then calls your functions.",
+        "zh": "不要在模块顶层调用 sys.exit() 或 exit()：评分器会导入你的文件，然后调用其中的函数。",
+    },
+    # -- calls --------------------------------------------------------------------------------
+    "missing_function": {
+        "en": "The submission does not define {name}{signature}: {summary}",
+        "zh": "提交的代码没有定义 {name}{signature}：{summary}",
+    },
+    "not_callable": {
+        "en": "{name} is defined but is not a function.",
+        "zh": "{name} 已定义，但不是函数。",
+    },
+    "call_raised": {
+        "en": "{call} raised {type}: {msg}",
+        "zh": "{call} 抛出 {type}：{msg}",
+    },
+    "call_timeout": {
+        "en": "{call} did not return within {timeout} and was stopped.",
+        "zh": "{call} 未能在 {timeout} 内返回，已被终止。",
+    },
+    "call_crashed": {
+        "en": "{call} ended the process ({how}).",
+        "zh": "{call} 使进程终止（{how}）。",
+    },
+    "call_not_run": {
+        "en": "{call} was not run: {why}.",
+        "zh": "{call} 未被运行：{why}。",
+    },
+    "call_invalid": {
+        "en": "{call} interfered with the grader's channel ({detail}).",
+        "zh": "{call} 干扰了评分器的通信通道（{detail}）。",
+    },
+    "timeout_hint": {
+        "en": "Look for a loop whose condition never becomes false for these inputs.",
+        "zh": "检查是否有循环的条件对这些输入永远不会变为假。",
+    },
+    "exit_in_call_hint": {
+        "en": "Your function must return (or raise) normally; do not call sys.exit(), exit() or os._exit() inside it.",
+        "zh": "函数应当正常返回（或抛出异常）；不要在其中调用 sys.exit()、exit() 或 os._exit()。",
+    },
+    "on_calls": {"en": "in {bad} of {total} calls", "zh": "（共 {total} 次调用中有 {bad} 次）"},
+    # -- comparing values ---------------------------------------------------------------------
+    "matches": {
+        "en": "{call} matches the reference on {n} calls.",
+        "zh": "{call} 在 {n} 次调用中都与参考答案一致。",
+    },
+    "differs": {
+        "en": "{call} differs from the reference {where}: {what}",
+        "zh": "{call} 与参考答案不一致（{where}）：{what}",
+    },
+    "mismatch_type": {
+        "en": "{name} is {got}, expected {expected}.",
+        "zh": "{name} 的类型是 {got}，应为 {expected}。",
+    },
+    "mismatch_length": {
+        "en": "{name} has {got} items, expected {expected}.",
+        "zh": "{name} 有 {got} 个元素，应为 {expected} 个。",
+    },
+    "mismatch_shape": {
+        "en": "{name} has shape {got}, expected {expected}.",
+        "zh": "{name} 的形状是 {got}，应为 {expected}。",
+    },
+    "mismatch_dtype": {
+        "en": "{name} has dtype {got}, expected {expected}.",
+        "zh": "{name} 的 dtype 是 {got}，应为 {expected}。",
+    },
+    "mismatch_values": {
+        "en": "{name} differs at {bad} of {total} entries; worst |diff| {diff:.2e} at {where} (got {got:.10g}, expected {expected:.10g}; rtol {rtol:g}, atol {atol:g}).",
+        "zh": "{name} 在 {total} 个元素中有 {bad} 个不一致；最大 |差值| {diff:.2e}，位于 {where}（得到 {got:.10g}，应为 {expected:.10g}；rtol {rtol:g}，atol {atol:g}）。",
+    },
+    "mismatch_nonfinite": {
+        "en": "{name} contains NaN or infinity at {bad} of {total} entries (first at {where}).",
+        "zh": "{name} 在 {total} 个元素中有 {bad} 个为 NaN 或无穷（第一个位于 {where}）。",
+    },
+    "mismatch_scalar": {
+        "en": "{name} is {got!r}, expected {expected!r}.",
+        "zh": "{name} 的值是 {got!r}，应为 {expected!r}。",
+    },
+    "too_large": {"en": "{name} was too large to check ({what}).", "zh": "{name} 太大，无法检查（{what}）。"},
+    "numpy_not_tensor_hint": {
+        "en": "Return a torch tensor, not a numpy array: keep the result of autograd as it is.",
+        "zh": "请返回 torch 张量而不是 numpy 数组：直接返回自动微分得到的结果即可。",
+    },
+    "int_expected_hint": {
+        "en": "Return a plain Python int (for a 0-d tensor t, t.item() gives one).",
+        "zh": "请返回 Python 的 int（对 0 维张量 t，可用 t.item() 得到）。",
+    },
+    "dtype_hint": {
+        "en": "Keep the dtype of the input: the grader passes float64 tensors and expects float64 results.",
+        "zh": "请保持输入的 dtype：评分器传入 float64 张量，也期望得到 float64 结果。",
+    },
+    "accumulated_hint": {
+        "en": "The second call on the same input returned {ratio:g} times the first: gradients accumulate in .grad. Zero it (x.grad.zero_()) or make a fresh leaf (x.detach().requires_grad_()) on each call.",
+        "zh": "对同一输入的第二次调用返回了第一次结果的 {ratio:g} 倍：梯度会在 .grad 中累积。请在每次调用时清零（x.grad.zero_()），或重新创建叶子张量（x.detach().requires_grad_()）。",
+    },
+    "values_table": {"en": "{label}: got {got}, expected {expected}", "zh": "{label}：得到 {got}，应为 {expected}"},
+    # -- raises -------------------------------------------------------------------------------
+    "raises_ok": {
+        "en": "{call} raised {type} as expected: {msg}",
+        "zh": "{call} 按预期抛出了 {type}：{msg}",
+    },
+    "raises_returned": {
+        "en": "{call} returned normally; it should let {type} propagate.",
+        "zh": "{call} 正常返回了；它应当让 {type} 向外抛出。",
+    },
+    "raises_wrong_type": {
+        "en": "{call} raised {got}: {msg}; expected {type}.",
+        "zh": "{call} 抛出的是 {got}：{msg}；应为 {type}。",
+    },
+    "raises_wrong_message": {
+        "en": "{call} raised {type}, but its message does not match /{pattern}/: {msg}",
+        "zh": "{call} 抛出了 {type}，但错误信息与 /{pattern}/ 不符：{msg}",
+    },
+    "raises_own_raise": {
+        "en": "{call} raised {type} itself (line {line}); the error must come from torch.",
+        "zh": "{call} 自己抛出了 {type}（第 {line} 行）；该错误应当由 torch 产生。",
+    },
+    # -- forbidden names and operations -------------------------------------------------------
+    "forbid_source_ok": {
+        "en": "The source does not use {names}.",
+        "zh": "源代码中没有使用 {names}。",
+    },
+    "forbid_source_found": {
+        "en": "The source uses {name} at line {line}{more}.",
+        "zh": "源代码在第 {line} 行使用了 {name}{more}。",
+    },
+    "more_places": {"en": " (and {n} more places)", "zh": "（另有 {n} 处）"},
+    "forbid_ops_ok": {
+        "en": "{functions} did not call {names}.",
+        "zh": "{functions} 没有调用 {names}。",
+    },
+    "forbid_ops_found": {
+        "en": "{functions} called {found} while running.",
+        "zh": "{functions} 在运行时调用了 {found}。",
+    },
+    "no_observation": {
+        "en": "No call of {functions} finished, so nothing could be observed.",
+        "zh": "{functions} 的调用都没有完成，因此无法观察。",
+    },
+    # -- autograd -----------------------------------------------------------------------------
+    "autograd_used": {
+        "en": "{functions} computed with autograd in every call.",
+        "zh": "{functions} 在每次调用中都使用了自动微分。",
+    },
+    "autograd_missing": {
+        "en": "{functions} did not run autograd (backward, torch.autograd.grad or torch.func) {where}.",
+        "zh": "{functions} 没有运行自动微分（backward、torch.autograd.grad 或 torch.func）{where}。",
+    },
+    "autograd_too_few": {
+        "en": "{functions} ran autograd {got} times in a call; at least {need} are needed {where}.",
+        "zh": "{functions} 在一次调用中只运行了 {got} 次自动微分；至少需要 {need} 次 {where}。",
+    },
+    "autograd_no_create_graph": {
+        "en": "{functions} never differentiated with create_graph=True {where}, so there was no graph of the first derivative to differentiate again.",
+        "zh": "{functions} 从未使用 create_graph=True 求导 {where}，因此没有一阶导数的计算图可以再次求导。",
+    },
+    "autograd_create_graph_ok": {
+        "en": "{functions} differentiated through the first derivative (create_graph=True) in every call.",
+        "zh": "{functions} 在每次调用中都对一阶导数再次求导（create_graph=True）。",
+    },
+    "autograd_forbidden_ok": {
+        "en": "{functions} did not use autograd.",
+        "zh": "{functions} 没有使用自动微分。",
+    },
+    "autograd_forbidden_used": {
+        "en": "{functions} ran autograd {where}; it must be worked out by hand.",
+        "zh": "{functions} 运行了自动微分 {where}；它应当由手工推导得出。",
+    },
+    "finite_difference_hint": {
+        "en": "The exercise asks for autograd: make x require grad (x = x.detach().requires_grad_()), compute y, call y.sum().backward() or torch.autograd.grad, and read the gradient. Finite differences trade truncation error against rounding error and never reach autograd's precision.",
+        "zh": "本题要求使用自动微分：让 x 需要梯度（x = x.detach().requires_grad_()），计算 y，调用 y.sum().backward() 或 torch.autograd.grad，然后读取梯度。有限差分要在截断误差和舍入误差之间取舍，达不到自动微分的精度。",
+    },
+    "create_graph_hint": {
+        "en": "Take the first derivative with torch.autograd.grad(y.sum(), x, create_graph=True), then differentiate that result again.",
+        "zh": "先用 torch.autograd.grad(y.sum(), x, create_graph=True) 求一阶导数，再对结果求一次导。",
+    },
+    "loop_tip": {
+        "en": "Correct. A call ran autograd {n} times: one y.sum().backward() gives the same gradient in one pass, since d(sum)/dy_i = 1.",
+        "zh": "结果正确。某次调用运行了 {n} 次自动微分：一次 y.sum().backward() 就能得到同样的梯度，因为 d(sum)/dy_i = 1。",
+    },
+    # -- control flow -------------------------------------------------------------------------
+    "paths_ok": {
+        "en": "{function} took {paths} different paths through its control flow over {n} inputs.",
+        "zh": "在 {n} 个输入上，{function} 的控制流走了 {paths} 条不同的路径。",
+    },
+    "paths_too_few": {
+        "en": "{function} took {paths} path(s) through its control flow over {n} inputs; at least {need} are needed.{unreached}",
+        "zh": "在 {n} 个输入上，{function} 的控制流只走了 {paths} 条路径；至少需要 {need} 条。{unreached}",
+    },
+    "unreached_lines": {"en": " Lines never reached: {lines}.", "zh": " 从未执行到的行：{lines}。"},
+    "no_branching": {
+        "en": "{function} has no if, while or for statement, so its control flow cannot depend on x.",
+        "zh": "{function} 中没有 if、while 或 for 语句，其控制流不可能依赖 x。",
+    },
+    "paths_hint": {
+        "en": "Only one path through the control flow was exercised. Choose a condition that the inputs actually cross (or set G_DOMAIN so that they do), and compare both branches' gradients.",
+        "zh": "只有一条控制流路径被执行到。请选择输入确实会跨越的条件（或设置 G_DOMAIN 使其跨越），并比较两个分支的梯度。",
+    },
+    "domain_used": {"en": "Inputs drawn from {name} = ({low:g}, {high:g}).", "zh": "输入取自 {name} = ({low:g}, {high:g})。"},
+    "domain_ignored": {
+        "en": "{name} was ignored ({why}); inputs drawn from ({low:g}, {high:g}).",
+        "zh": "{name} 被忽略（{why}）；输入取自 ({low:g}, {high:g})。",
+    },
+    "domain_not_pair": {"en": "it must be a tuple of two numbers", "zh": "它必须是由两个数组成的元组"},
+    "domain_not_numbers": {"en": "both ends must be finite numbers", "zh": "两端必须是有限的数"},
+    "domain_not_ordered": {"en": "low must be smaller than high", "zh": "low 必须小于 high"},
+    "domain_too_wide": {"en": "it reaches beyond ±1e6", "zh": "其范围超出了 ±1e6"},
+    # -- gradient consistency -----------------------------------------------------------------
+    "consistent": {
+        "en": "{hand} agrees with autograd's gradient of {function} at all {n} points.",
+        "zh": "{hand} 在全部 {n} 个点上都与 {function} 的自动微分梯度一致。",
+    },
+    "inconsistent": {
+        "en": "{hand} differs from autograd's gradient of {function} at {bad} of {n} points, e.g. x={x:.6g}: {hand} gives {got:.10g}, autograd {expected:.10g}.",
+        "zh": "{hand} 在 {n} 个点中有 {bad} 个与 {function} 的自动微分梯度不一致，例如 x={x:.6g}：{hand} 给出 {got:.10g}，自动微分为 {expected:.10g}。",
+    },
+    "inconsistent_hint": {
+        "en": "Work out the derivative of each branch separately; the points where they disagree show which branch is off.",
+        "zh": "请分别推导每个分支的导数；不一致的点会告诉你哪个分支有误。",
+    },
+    "grad_not_tensor": {
+        "en": "{function} returned {got}, not a tensor, so autograd cannot differentiate it.",
+        "zh": "{function} 返回的是 {got} 而不是张量，自动微分无法对其求导。",
+    },
+    "grad_no_graph": {
+        "en": "{function}'s result does not depend on x through torch operations (it does not require grad): build it from differentiable torch ops, without .item(), float() or .detach().",
+        "zh": "{function} 的结果没有通过 torch 运算依赖于 x（它不需要梯度）：请使用可微的 torch 运算构造它，不要用 .item()、float() 或 .detach()。",
+    },
+    "grad_failed": {
+        "en": "Autograd could not differentiate {function}: {msg}",
+        "zh": "自动微分无法对 {function} 求导：{msg}",
+    },
+    "not_a_number": {
+        "en": "{function} returned {got}; expected a number or a 0-d tensor.",
+        "zh": "{function} 返回的是 {got}；应为数值或 0 维张量。",
+    },
+    # -- plots --------------------------------------------------------------------------------
+    "plot_ok": {
+        "en": "The figure shows {curves}, told apart by {how}.",
+        "zh": "图中画出了 {curves}，并通过{how}加以区分。",
+    },
+    "plot_no_figure": {
+        "en": "{function} drew no figure.",
+        "zh": "{function} 没有画出任何图。",
+    },
+    "plot_missing_curves": {
+        "en": "No curve in the figure follows {missing} at its own x coordinates ({n} curves found{found}).",
+        "zh": "图中没有任何曲线在其自身的 x 坐标上与 {missing} 吻合（共找到 {n} 条曲线{found}）。",
+    },
+    "plot_found_curves": {"en": "; {found} matched", "zh": "；其中 {found} 吻合"},
+    "plot_no_legend": {
+        "en": "The figure shows {curves}, but nothing tells them apart: add labels and a legend (plt.legend()) or give each its own titled axes.",
+        "zh": "图中画出了 {curves}，但没有任何方式区分它们：请添加标签和图例（plt.legend()），或为每条曲线使用带标题的单独坐标轴。",
+    },
+    "plot_by_legend": {"en": "a legend", "zh": "图例"},
+    "plot_by_titles": {"en": "axes titles", "zh": "坐标轴标题"},
+    "plot_curves_hint": {
+        "en": "Plot sin(x) and the derivative autograd computed, each against x: plt.plot(x, y.detach(), label='sin(x)'); plt.plot(x, x.grad, label=\"sin'(x)\"); plt.legend().",
+        "zh": "请分别以 x 为横轴画出 sin(x) 和自动微分求得的导数：plt.plot(x, y.detach(), label='sin(x)')；plt.plot(x, x.grad, label=\"sin'(x)\")；plt.legend()。",
+    },
+    "figure_shrunk": {
+        "en": "Your figure asked for {w:g}×{h:g} inches ({px} pixels): figsize is in inches, not pixels. The grader shrank it to {sw:g}×{sh:g}; something like figsize=(8, 4) is what you meant.",
+        "zh": "你的图设置为 {w:g}×{h:g} 英寸（{px} 像素）：figsize 的单位是英寸而不是像素。评分器已将其缩小为 {sw:g}×{sh:g}；你想要的大概是 figsize=(8, 4)。",
+    },
+    "figure_png": {"en": "figure drawn by {function}", "zh": "{function} 画出的图"},
+    # -- short answers ------------------------------------------------------------------------
+    "answer_collected": {
+        "en": "Your explanation ({words} words) is kept for your instructor; it earns no automatic points.",
+        "zh": "你的解释（{words} 个词）已保存供老师查看；它不计自动分数。",
+    },
+    "answer_missing": {
+        "en": "No explanation found: define {name} = \"...\" at module level to send one to your instructor.",
+        "zh": "没有找到解释：在模块顶层定义 {name} = \"...\" 即可提交给老师。",
+    },
+    "answer_not_text": {
+        "en": "{name} should be a string; it is {got}.",
+        "zh": "{name} 应当是字符串；实际是 {got}。",
+    },
+    # -- reports ------------------------------------------------------------------------------
+    "hidden_check": {"en": "Hidden check: details are shown after grading is published.", "zh": "隐藏检查：评分公布后才会显示详情。"},
+    "requires_grad_numpy_hint": {
+        "en": "A tensor that requires grad cannot become a numpy array: use t.detach().numpy(), or pass t.detach() to matplotlib.",
+        "zh": "需要梯度的张量不能直接转换为 numpy 数组：请使用 t.detach().numpy()，或把 t.detach() 传给 matplotlib。",
+    },
+    "nonscalar_backward_hint": {
+        "en": "backward() without arguments needs a scalar. Reduce first (y.sum().backward()) or pass gradient=torch.ones_like(y); summing does not change each element's gradient, since d(sum)/dy_i = 1.",
+        "zh": "不带参数的 backward() 要求输出是标量。请先求和（y.sum().backward()），或传入 gradient=torch.ones_like(y)；求和不会改变每个元素的梯度，因为 d(sum)/dy_i = 1。",
+    },
+    "backward_twice_hint": {
+        "en": "The first backward() frees the graph's saved tensors. Pass retain_graph=True to the first call, or recompute y before the second.",
+        "zh": "第一次 backward() 会释放计算图中保存的张量。请在第一次调用时传入 retain_graph=True，或在第二次调用前重新计算 y。",
+    },
+    "no_grad_hint": {
+        "en": "The tensor you differentiate does not require grad: make the input a leaf that does (x = x.detach().requires_grad_()) before computing y.",
+        "zh": "要求导的张量不需要梯度：在计算 y 之前，把输入变成需要梯度的叶子张量（x = x.detach().requires_grad_()）。",
+    },
+    "grad_none_hint": {
+        "en": "x.grad is None: backward() did not reach x. Make x a leaf that requires grad and compute y from that same x.",
+        "zh": "x.grad 是 None：backward() 没有传播到 x。请让 x 成为需要梯度的叶子张量，并用同一个 x 计算 y。",
+    },
+}
+
+
+def tr(lang: Lang, key: str, **params: object) -> str:
+    """The message `key` in `lang` (English when a translation is missing), filled with `params`."""
+    entry = MESSAGES[key]
+    template = entry.get(lang) or entry["en"]
+    return template.format(**params)

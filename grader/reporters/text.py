@@ -1,0 +1,104 @@
+"""The report people read in a terminal: per exercise its points, then each check, message and hint."""
+
+from __future__ import annotations
+
+import re
+
+from grader.scorecard import CheckResult, Scorecard
+
+_MARKS = {"passed": "✔", "failed": "✘", "error": "!"}
+_COLORS = {"passed": "32", "failed": "31", "error": "33", "dim": "2", "bold": "1"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|\x1b\[[0-9;?]*[A-Za-z]")
+
+LABELS = {
+    "en": {"points": "points", "hint": "hint", "tip": "tip", "printed": "Your program printed", "seed": "seed",
+           "isolation": "isolation", "weaker": "Isolation was weaker than full", "file": "file",
+           "answers": "Answers for your instructor", "ungraded": "not graded", "reproduce": "reproduce with --seed"},
+    "zh": {"points": "分", "hint": "提示", "tip": "建议", "printed": "你的程序输出", "seed": "随机种子",
+           "isolation": "隔离", "weaker": "隔离程度低于完整隔离", "file": "文件",
+           "answers": "提交给老师的回答", "ungraded": "不计分", "reproduce": "用 --seed 复现"},
+}
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def clean(text: str) -> str:
+    """Student-controlled text with terminal control sequences removed."""
+    return _CONTROL.sub("", text)
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, style: str) -> str:
+        return f"\x1b[{_COLORS[style]}m{text}\x1b[0m" if self.color else text
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def _check_lines(check: CheckResult, style: _Style, labels: dict[str, str]) -> list[str]:
+    mark = style(_MARKS[check.status], check.status) if check.graded else style("·", "dim")
+    points = f"{_points(check.score)}/{_points(check.max_score)}" if check.graded else labels["ungraded"]
+    lines = [f"    {mark} {check.id}  {style(points, 'dim')}"]
+    lines.append(_indent(clean(check.message), "        "))
+    if check.hint:
+        lines.append(_indent(f"{labels['hint']}: {clean(check.hint)}", "        "))
+    for tip in check.tips:
+        lines.append(_indent(f"{labels['tip']}: {clean(tip)}", "        "))
+    for artifact in check.artifacts:
+        lines.append(f"        {labels['file']}: {artifact.path}")
+    return lines
+
+
+def render(scorecard: Scorecard, color: bool = False, verbose: bool = True) -> str:
+    """A scorecard as text; `verbose=False` lists only checks that did not pass."""
+    labels = LABELS.get(scorecard.lang, LABELS["en"])
+    style = _Style(color)
+    total = f"{_points(scorecard.score)}/{_points(scorecard.max_score)} {labels['points']}"
+    head = style(scorecard.submission, "bold") + "  " + style(total, "passed" if scorecard.passed else "failed")
+    lines = [head]
+    if scorecard.error:
+        lines.append(_indent(clean(scorecard.error), "  "))
+    for exercise in scorecard.exercises:
+        status = "passed" if exercise.score >= exercise.max_score else ("failed" if exercise.score > 0 else "error")
+        mark = style(_MARKS[status if status != "error" else "failed"], status)
+        lines.append("")
+        lines.append(f"{mark} {style(exercise.id, 'bold')}  {exercise.title}  "
+                     f"{_points(exercise.score)}/{_points(exercise.max_score)}")
+        for check in exercise.checks:
+            if verbose or check.status != "passed" or check.tips:
+                lines.extend(_check_lines(check, style, labels))
+    run = scorecard.run
+    if scorecard.answers:
+        lines.append("")
+        lines.append(labels["answers"] + ":")
+        for name, answer in scorecard.answers.items():
+            lines.append(_indent(f"{name}: {clean(answer)}", "  "))
+    if run is not None and run.output.strip():
+        lines.append("")
+        lines.append(f"{labels['printed']} ({run.output_bytes} bytes):")
+        lines.append(_indent(clean(run.output.rstrip()), "  | "))
+    if run is not None:
+        lines.append("")
+        footer = f"{labels['seed']} {run.seed} ({labels['reproduce']} {run.seed}) · {labels['isolation']}: {run.isolation.get('level')}"
+        lines.append(style(footer, "dim"))
+        missing = run.isolation.get("missing") or []
+        if run.isolation.get("level") != "namespaces":
+            lines.append(style(f"{labels['weaker']}: {'; '.join(missing) or run.isolation.get('level')}", "failed"))
+    return "\n".join(lines) + "\n"
+
+
+def render_summary(scorecards: list[Scorecard], color: bool = False) -> str:
+    """One line per submission, for batches."""
+    style = _Style(color)
+    width = max((len(s.submission) for s in scorecards), default=0)
+    lines = []
+    for card in scorecards:
+        mark = style(_MARKS["passed" if card.passed else "failed"], "passed" if card.passed else "failed")
+        lines.append(f"{mark} {card.submission.ljust(width)}  {_points(card.score)}/{_points(card.max_score)}")
+    return "\n".join(lines) + "\n"

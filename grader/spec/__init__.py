@@ -1,0 +1,1 @@
+"""Exercise specifications: pydantic models of the YAML files and their loading."""

@@ -1,0 +1,263 @@
+"""Pydantic models of an exercise spec: inputs, calls, and the base every check kind extends."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+from grader.i18n import Localized
+
+IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+"""A Python identifier: names of student functions, inputs, calls and reference functions."""
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+"""An exercise or check id: lower-case letters, digits, '-' and '_'."""
+
+Dtype = Literal["float64", "float32", "float16", "bfloat16"]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown keys are errors, values are frozen, docstrings document fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def _check_expression(expr: str) -> str:
+    try:
+        ast.parse(expr, mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"not a Python expression: {exc.msg}") from None
+    return expr
+
+
+PyExpr = Annotated[str, AfterValidator(_check_expression)]
+"""A Python expression, checked for syntax when the spec loads."""
+
+
+class TensorInput(SpecModel):
+    """A floating tensor drawn afresh on every run from a seeded generator."""
+
+    kind: Literal["tensor"]
+    shape: list[Annotated[int, Field(ge=0)]] = []
+    """Shape of the tensor; `[]` is a 0-d tensor."""
+    dtype: Dtype = "float64"
+    """Floating dtype of the tensor."""
+    dist: Literal["uniform", "normal", "linspace", "stratified"] = "uniform"
+    """uniform on [low, high); normal(mean, std); linspace: evenly spaced, sorted; stratified: sample i of n lies in the i-th of n equal slices of [low, high)."""
+    low: float = -1.0
+    """Lower end of the range (uniform, linspace, stratified)."""
+    high: float = 1.0
+    """Upper end of the range (uniform, linspace, stratified)."""
+    mean: float = 0.0
+    """Mean of the normal distribution."""
+    std: Annotated[float, Field(gt=0)] = 1.0
+    """Standard deviation of the normal distribution."""
+    domain_from: str | None = Field(default=None, pattern=IDENT)
+    """Name of a module-level `(low, high)` tuple in the submission that replaces low and high when it is valid."""
+    requires_grad: bool = False
+    """Whether the tensor handed to the student already requires grad."""
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> TensorInput:
+        if self.dist != "normal" and not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be smaller than high ({self.high})")
+        return self
+
+
+class FunctionInput(SpecModel):
+    """An elementwise function of `x` handed to the student, written as a torch expression."""
+
+    kind: Literal["function"]
+    expr: PyExpr
+    """Expression in `x` (and `torch`, `math`), for example `torch.exp(x) * x`."""
+
+
+class GraphInput(SpecModel):
+    """A tensor that carries an autograd graph, built by an expression from a fresh leaf."""
+
+    kind: Literal["graph"]
+    leaf: str = Field(pattern=IDENT)
+    """Name of a tensor input; a copy of it that requires grad is bound to `x`."""
+    expr: PyExpr
+    """Expression in `x` (and `torch`, `math`) whose value is handed to the student."""
+
+
+class ValueInput(SpecModel):
+    """A constant: number, string, boolean, list or null."""
+
+    kind: Literal["value"]
+    value: JsonValue
+    """The value handed to the student as is."""
+
+
+InputSpec = Annotated[
+    Union[TensorInput, FunctionInput, GraphInput, ValueInput], Field(discriminator="kind")
+]
+
+
+class FunctionSpec(SpecModel):
+    """A function the student's submission must define."""
+
+    signature: str = Field(pattern=r"^\(.*\)$")
+    """Its parameters as written in Python, for example `(f, x)`."""
+    summary: Localized
+    """One line on what it does, shown when it is missing and in starter files."""
+
+
+class VariableSpec(SpecModel):
+    """An optional module-level value the submission may define."""
+
+    summary: Localized
+    """One line on what it holds."""
+    example: str | None = None
+    """How it might look, for starter files, for example `(-10.0, 10.0)`."""
+
+
+class CallSet(SpecModel):
+    """A group of calls to one student function on generated inputs; checks judge what they return."""
+
+    function: str = Field(pattern=IDENT)
+    """The student function to call; it must be declared under `functions`."""
+    args: list[str] | None = None
+    """Names of inputs passed positionally, for a single case. Give this or `cases`."""
+    cases: list[list[str]] | None = None
+    """Several cases, each a list of input names passed positionally. Give this or `args`."""
+    samples: Annotated[int, Field(ge=1, le=1000)] = 1
+    """Independent draws of the case's inputs."""
+    repeat: Annotated[int, Field(ge=1, le=10)] = 1
+    """Calls per draw, each on an equal fresh copy of the inputs (catches state kept between calls)."""
+    grad: bool = False
+    """Also compute, outside the student's code, the autograd gradient of the returned value (summed) with respect to the first tensor argument."""
+
+    @model_validator(mode="after")
+    def _args_or_cases(self) -> CallSet:
+        if (self.args is None) == (self.cases is None):
+            raise ValueError("give exactly one of `args` (one case) or `cases` (a list of cases)")
+        return self
+
+    def all_cases(self) -> list[list[str]]:
+        """Every case as a list of input names."""
+        return [self.args] if self.args is not None else list(self.cases or [])
+
+
+class CheckBase(SpecModel):
+    """Fields every check kind has; a kind adds its own and a `kind: Literal[...]` tag."""
+
+    captures: ClassVar[frozenset[str]] = frozenset()
+    """What the sandbox must record during this check's calls beyond values: `arcs`, `figures`."""
+
+    id: str = Field(pattern=SLUG)
+    """Identifier of the check, unique within its exercise."""
+    kind: str
+    """Which kind of check this is."""
+    points: Annotated[float, Field(ge=0)] = 0.0
+    """Points awarded when the check passes; a check worth 0 is feedback only."""
+    title: Localized | None = None
+    """A short description shown in reports."""
+    hint: Localized | None = None
+    """What to tell the student when the check does not pass and the grader recognises no more specific mistake."""
+    visibility: Literal["visible", "hidden"] = "visible"
+    """Hidden checks count, but their messages and inputs are withheld from students."""
+
+    def call_names(self) -> list[str]:
+        """The call sets whose observations this check judges."""
+        calls: Any = getattr(self, "calls", None)
+        if calls is None:
+            return []
+        return [calls] if isinstance(calls, str) else list(calls)
+
+    def reference_names(self) -> list[str]:
+        """The functions of reference.py this check needs."""
+        return []
+
+    def attribute_names(self) -> list[str]:
+        """Module-level names of the submission this check reads."""
+        return []
+
+    def watched(self) -> list[str]:
+        """Qualified names of functions whose calls the child must count (`numpy.cos`)."""
+        return []
+
+    def problems_in(self, exercise: ExerciseBase) -> list[tuple[tuple[str | int, ...], str]]:
+        """What is inconsistent between this check and the rest of its exercise (paths relative to the check)."""
+        return []
+
+
+class ExerciseBase(SpecModel):
+    """One exercise: what the student defines, the inputs and calls the grader makes, and the checks."""
+
+    id: str = Field(pattern=SLUG)
+    """Stable identifier, used on the command line (`-e ID`) and in reports."""
+    title: Localized
+    """Title shown in reports."""
+    description: Localized | None = None
+    """What the exercise asks, for starter files and reports."""
+    order: int = 0
+    """Position among the exercises of a directory (then by id)."""
+    reference: str | None = "reference.py"
+    """Instructor Python beside the YAML that computes expected answers with autograd; null when no check needs it."""
+    functions: dict[str, FunctionSpec] = {}
+    """The functions the submission defines, by name."""
+    variables: dict[str, VariableSpec] = {}
+    """Optional module-level values the submission may define, by name."""
+    inputs: dict[str, InputSpec] = {}
+    """Named inputs that calls pass to student functions."""
+    calls: dict[str, CallSet] = {}
+    """Named groups of calls that checks judge."""
+
+    checks: list[Any]
+    """The checks; each has a `kind` that picks its fields."""
+
+    @field_validator("functions", "variables", "inputs", "calls")
+    @classmethod
+    def _keys_are_identifiers(cls, value: dict[str, Any]) -> dict[str, Any]:
+        bad = [k for k in value if not re.match(IDENT, k)]
+        if bad:
+            raise ValueError(f"names must be Python identifiers: {', '.join(map(repr, bad))}")
+        return value
+
+    def dangling_references(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Names that point nowhere (a call to an undeclared function, a check on an unknown call...), with their field paths."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+
+        def declared(names: dict[str, Any]) -> str:
+            return ", ".join(sorted(names)) or "none"
+
+        for name, spec in self.inputs.items():
+            if isinstance(spec, GraphInput) and not isinstance(self.inputs.get(spec.leaf), TensorInput):
+                problems.append((("inputs", name, "leaf"), f"{spec.leaf!r} is not a tensor input"))
+        for name, call in self.calls.items():
+            if call.function not in self.functions:
+                problems.append((("calls", name, "function"),
+                                 f"{call.function!r} is not declared under `functions` (declared: {declared(self.functions)})"))
+            field = "args" if call.args is not None else "cases"
+            for arg in sorted({a for case in call.all_cases() for a in case} - set(self.inputs)):
+                problems.append((("calls", name, field),
+                                 f"input {arg!r} is not declared under `inputs` (declared: {declared(self.inputs)})"))
+        seen: set[str] = set()
+        for i, check in enumerate(self.checks):
+            if check.id in seen:
+                problems.append((("checks", i, "id"), f"{check.id!r} is used by another check too"))
+            seen.add(check.id)
+            for call in check.call_names():
+                if call not in self.calls:
+                    problems.append((("checks", i, "calls"),
+                                     f"{call!r} is not declared under `calls` (declared: {declared(self.calls)})"))
+            if check.reference_names() and self.reference is None:
+                problems.append((("checks", i), "needs reference functions but `reference` is null"))
+            problems.extend((("checks", i, *path), text) for path, text in check.problems_in(self))
+        return problems
+
+    @property
+    def max_score(self) -> float:
+        """Sum of the points of all checks."""
+        return float(sum(c.points for c in self.checks))
+
+    def attribute_names(self) -> list[str]:
+        """Module-level names of the submission this exercise reads (domains, short answers)."""
+        names = {i.domain_from for i in self.inputs.values() if isinstance(i, TensorInput) and i.domain_from}
+        for check in self.checks:
+            names.update(check.attribute_names())
+        return sorted(n for n in names if n)
