@@ -51,14 +51,14 @@ def _not_graded(exercises: list[LoadedExercise], submission: str, message: str, 
         ExerciseResult(
             id=e.spec.id, title=e.spec.title.get(lang), score=0.0, max_score=e.spec.max_score,
             checks=[CheckResult(id=c.id, kind=c.kind, title=c.title.get(lang) if c.title else None, status="error",
-                                score=0.0, max_score=c.points, message=message, hint=hint, line=line, cell=cell,
+                                score=0.0, max_score=c.points, message=tr(lang, "not_imported"), line=line, cell=cell,
                                 graded=c.points > 0, hidden=c.visibility == "hidden")
                     for c in e.spec.checks],
         )
         for e in exercises
     ]
     return Scorecard(submission=submission, score=0.0, max_score=sum(e.spec.max_score for e in exercises),
-                     exercises=results, error=message, error_line=line, error_cell=cell, lang=lang,
+                     exercises=results, error=message, error_hint=hint, error_line=line, error_cell=cell, lang=lang,
                      grader_version=__version__)
 
 
@@ -132,6 +132,7 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
         max_score=round(sum(r.max_score for r in results), 6),
         exercises=results,
         error=failed_import.message if failed_import else None,
+        error_hint=failed_import.hint if failed_import else None,
         error_line=line, error_cell=cell,
         run=RunInfo(seed=options.seed, isolation=run.isolation.to_dict(), wall_time=round(run.wall_time, 3),
                     children=run.children, output=run.output.text(), output_bytes=run.output.total),

@@ -46,8 +46,9 @@ def judge_exercise(
         context = CheckContext(spec, lang, plan, run.module, run.calls, submission, loaded.reference)
     results: list[CheckResult] = []
     attachments: Attachments = {}
+    not_run = Verdict("error", tr(lang, "not_imported"), line=failed_import.line) if failed_import else None
     for check in spec.checks:
-        verdict = failed_import if context is None else kinds[check.kind].judge(check, context)
+        verdict = not_run if context is None else kinds[check.kind].judge(check, context)
         assert verdict is not None
         hint = verdict.hint
         if hint is None and check.hint is not None and verdict.status != "passed":

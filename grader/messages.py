@@ -35,9 +35,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "导入提交的代码时进程终止（{how}）。",
     },
     "not_imported": {
-        "en": "Not graded: the submission could not be imported.",
-        "zh": "未评分：提交的代码无法导入。",
+        "en": "Not graded: the submission could not be run (see above).",
+        "zh": "未评分：提交的代码无法运行（见上文）。",
     },
+    "the_result": {"en": "the result", "zh": "结果"},
     "module_not_found_hint": {
         "en": "The module '{module}' is not installed where the grader runs. The grader runs your file as a plain script, outside your notebook: install it, or use matplotlib and torch directly.",
         "zh": "评分环境中没有安装模块 '{module}'。评分器在笔记本之外把你的文件当作普通脚本运行：请安装它，或直接使用 matplotlib 和 torch。",
@@ -110,8 +111,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{name} 的 dtype 是 {got}，应为 {expected}。",
     },
     "mismatch_values": {
-        "en": "{name} differs at {bad} of {total} entries; worst |diff| {diff:.2e} at {where} (got {got:.10g}, expected {expected:.10g}; rtol {rtol:g}, atol {atol:g}).",
-        "zh": "{name} 在 {total} 个元素中有 {bad} 个不一致；最大 |差值| {diff:.2e}，位于 {where}（得到 {got:.10g}，应为 {expected:.10g}；rtol {rtol:g}，atol {atol:g}）。",
+        "en": "{name} differs at {bad} of {total} entries; worst |diff| {diff:.2e} at {where} (got {got}, expected {expected}; rtol {rtol:g}, atol {atol:g}).",
+        "zh": "{name} 在 {total} 个元素中有 {bad} 个不一致；最大 |差值| {diff:.2e}，位于 {where}（得到 {got}，应为 {expected}；rtol {rtol:g}，atol {atol:g}）。",
     },
     "mismatch_nonfinite": {
         "en": "{name} contains NaN or infinity at {bad} of {total} entries (first at {where}).",

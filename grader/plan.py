@@ -29,9 +29,9 @@ class PlannedCall:
     capture: frozenset[str]
 
     def wire(self) -> dict[str, Any]:
-        """The call as the child receives it."""
+        """The call as the child receives it; a repeat reuses the very objects of the call before it."""
         return {"index": self.index, "function": self.function, "args": list(self.args),
-                "grad": self.grad, "capture": sorted(self.capture)}
+                "grad": self.grad, "capture": sorted(self.capture), "reuse_args": self.repeat > 0}
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class Scorecard(ResultModel):
     exercises: list[ExerciseResult]
     error: str | None = None
     """Why the submission could not be graded at all (a syntax error), shown above the exercises."""
+    error_hint: str | None = None
     error_line: int | None = None
     error_cell: int | None = None
     run: RunInfo | None = None

@@ -114,7 +114,7 @@ def read_frame(fd: int, decoder: FrameDecoder | None = None) -> Any:
 def encode_array(array: np.ndarray, dtype_name: str) -> dict[str, Any]:
     """A numpy array as plain data, under the tensor dtype name it stands for."""
     wire = WIRE_DTYPES[dtype_name]
-    data = np.ascontiguousarray(array, dtype=wire)
+    data = np.asarray(array, dtype=wire, order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
     return {
         "dtype": dtype_name,
         "shape": list(data.shape),

@@ -105,6 +105,15 @@ class CheckContext:
             return Verdict("error", self.tr("not_callable", name=name), line=described.line)
         return None
 
+    def nothing_defined(self) -> Verdict | None:
+        """An error verdict when the submission defines none of the exercise's functions (or None)."""
+        names = list(self.exercise.functions)
+        if names and not any((f := self.module.functions.get(n)) is not None and f.defined for n in names):
+            spec = self.exercise.functions[names[0]]
+            return Verdict("error", self.tr("missing_function", name=names[0], signature=spec.signature,
+                                            summary=spec.summary.get(self.lang)))
+        return None
+
     def function_line(self, name: str) -> int | None:
         """Where the submission defines a function (a line of its own file)."""
         described = self.module.functions.get(name)

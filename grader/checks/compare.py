@@ -10,7 +10,7 @@ from pydantic import Field
 from grader.checks.base import CallView, CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
 from grader.checks.values import Tolerance, compare_value, short
 from grader.i18n import Localized
-from grader.observations import SequenceValue, TensorValue
+from grader.observations import TensorValue
 from grader.spec.models import IDENT, CheckBase
 
 
@@ -77,9 +77,7 @@ def judge_compare(check: CompareCheck, ctx: CheckContext) -> Verdict:
         assert view.report is not None and view.report.value is not None
         expected = ctx.reference_value(check.reference, view.planned)
         got = view.report.value
-        names = check.outputs
-        name = function + "(...)"
-        mismatch = compare_value(name, expected, got, tol, ctx.lang, first_tensor_input(view.planned), names)
+        mismatch = compare_value(ctx.tr("the_result"), expected, got, tol, ctx.lang, first_tensor_input(view.planned), check.outputs)
         if check.show_values and view.planned.repeat == 0:
             label = check.labels[view.planned.case].get(ctx.lang) if check.labels and view.planned.case < len(check.labels) else view.describe()
             rows.append(ctx.tr("values_table", label=label, got=short(got), expected=_plain(expected)))
@@ -97,8 +95,15 @@ def judge_compare(check: CompareCheck, ctx: CheckContext) -> Verdict:
         hint = ctx.tr("accumulated_hint", ratio=ratio)
     elif mismatch.hint_key:
         hint = ctx.tr(mismatch.hint_key)
+    elif mismatch.kind == "values" and _without_autograd(view):
+        hint = ctx.tr("finite_difference_hint")  # close but not exact, and autograd never ran
     return Verdict("failed", ctx.tr("differs", call=view.describe(), where=where, what=mismatch.message) + table,
                    hint=hint, line=ctx.function_line(function), details=details)
+
+
+def _without_autograd(view: CallView) -> bool:
+    events = view.report.events if view.report else None
+    return events is not None and events.autograd_count == 0
 
 
 def _plain(expected: object) -> str:

@@ -36,15 +36,9 @@ def _function_node(tree: ast.Module, name: str) -> ast.FunctionDef | ast.AsyncFu
     return None
 
 
-def _unreached(node: ast.AST, executed: set[int]) -> list[int]:
-    """First lines of branch bodies inside `node` that no call executed."""
-    missed = []
-    for branch in ast.walk(node):
-        if isinstance(branch, (ast.If, ast.While, ast.For, ast.AsyncFor)):
-            for block in (branch.body, branch.orelse):
-                if block and block[0].lineno not in executed:
-                    missed.append(block[0].lineno)
-    return sorted(set(missed))
+def _unreached(node: ast.FunctionDef | ast.AsyncFunctionDef, executed: set[int]) -> list[int]:
+    """Lines of statements inside the function that no call executed."""
+    return sorted({s.lineno for s in ast.walk(node) if isinstance(s, ast.stmt) and s is not node and s.lineno not in executed})
 
 
 def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:

@@ -53,7 +53,10 @@ def _uses(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:
 
 
 def judge_forbid_source(check: ForbidSourceCheck, ctx: CheckContext) -> Verdict:
-    """Fail at the first line that uses a forbidden name."""
+    """Fail at the first line that uses a forbidden name; no points for an exercise left undone."""
+    undone = ctx.nothing_defined()
+    if undone:
+        return undone
     tree = ctx.submission.tree
     scopes: list[ast.AST] = [tree]
     if check.functions:

@@ -35,6 +35,8 @@ class Mismatch:
 
     message: str
     hint_key: str | None = None
+    kind: str = "type"
+    """`type`, `shape`, `dtype`, `length` or `values` (right shape and type, wrong numbers)."""
 
 
 def type_name(value: Any) -> str:
@@ -80,7 +82,7 @@ def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolera
     if nonfinite.any():
         first = tuple(int(i) for i in np.argwhere(nonfinite)[0])
         return Mismatch(tr(lang, "mismatch_nonfinite", name=name, bad=int(nonfinite.sum()), total=got.size,
-                           where=_where(first, inputs)))
+                           where=_where(first, inputs)), kind="values")
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(got - expected)
         bad = ~(diff <= tol.atol + tol.rtol * np.abs(expected))
@@ -90,9 +92,9 @@ def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolera
     worst = tuple(int(i) for i in np.unravel_index(np.nanargmax(np.where(bad, diff, -1.0)), diff.shape)) if diff.shape else ()
     return Mismatch(tr(
         lang, "mismatch_values", name=name, bad=int(bad.sum()), total=got.size, diff=float(diff[worst]),
-        where=_where(worst, inputs), got=float(np.real(got[worst])), expected=float(np.real(expected[worst])),
+        where=_where(worst, inputs), got=repr(float(np.real(got[worst]))), expected=repr(float(np.real(expected[worst]))),
         rtol=tol.rtol, atol=tol.atol,
-    ))
+    ), kind="values")
 
 
 def compare_value(name: str, expected: Any, got: Any, tol: Tolerance, lang: Lang,
@@ -107,10 +109,10 @@ def compare_value(name: str, expected: Any, got: Any, tol: Tolerance, lang: Lang
             hint = "numpy_not_tensor_hint" if isinstance(got, NdarrayValue) else None
             return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected=_expected_name(expected)), hint)
         if list(got.shape) != list(expected.shape):
-            return Mismatch(tr(lang, "mismatch_shape", name=name, got=list(got.shape), expected=list(expected.shape)))
+            return Mismatch(tr(lang, "mismatch_shape", name=name, got=list(got.shape), expected=list(expected.shape)), kind="shape")
         expected_dtype = str(expected.dtype).removeprefix("torch.")
         if tol.exact_dtype and got.dtype != expected_dtype:
-            return Mismatch(tr(lang, "mismatch_dtype", name=name, got=got.dtype, expected=expected_dtype), "dtype_hint")
+            return Mismatch(tr(lang, "mismatch_dtype", name=name, got=got.dtype, expected=expected_dtype), "dtype_hint", kind="dtype")
         reference = expected.detach()
         reference = reference.double() if reference.dtype == torch.bfloat16 else reference
         return compare_arrays(name, got.array, reference.resolve_conj().numpy(), tol, lang, inputs)
@@ -118,7 +120,7 @@ def compare_value(name: str, expected: Any, got: Any, tol: Tolerance, lang: Lang
         if not isinstance(got, SequenceValue):
             return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected=_expected_name(expected)))
         if len(got.items) != len(expected):
-            return Mismatch(tr(lang, "mismatch_length", name=name, got=len(got.items), expected=len(expected)))
+            return Mismatch(tr(lang, "mismatch_length", name=name, got=len(got.items), expected=len(expected)), kind="length")
         for i, (e, g) in enumerate(zip(expected, got.items)):
             item = names[i] if names and i < len(names) else f"{name}[{i}]"
             mismatch = compare_value(item, e, g, tol, lang, inputs)
@@ -128,12 +130,12 @@ def compare_value(name: str, expected: Any, got: Any, tol: Tolerance, lang: Lang
     if isinstance(expected, bool):
         if not isinstance(got, BoolValue):
             return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="a bool"))
-        return None if got.v == expected else Mismatch(tr(lang, "mismatch_scalar", name=name, got=got.v, expected=expected))
+        return None if got.v == expected else Mismatch(tr(lang, "mismatch_scalar", name=name, got=got.v, expected=expected), kind="values")
     if isinstance(expected, int):
         if not isinstance(got, IntValue):
             hint = "int_expected_hint" if isinstance(got, (TensorValue, FloatValue)) else None
             return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="an int"), hint)
-        return None if got.v == expected else Mismatch(tr(lang, "mismatch_scalar", name=name, got=got.v, expected=expected))
+        return None if got.v == expected else Mismatch(tr(lang, "mismatch_scalar", name=name, got=got.v, expected=expected), kind="values")
     if isinstance(expected, float):
         if not isinstance(got, (FloatValue, IntValue)):
             return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="a float"))

@@ -64,6 +64,8 @@ def render(scorecard: Scorecard, color: bool = False, verbose: bool = True) -> s
     lines = [head]
     if scorecard.error:
         lines.append(_indent(clean(scorecard.error), "  "))
+    if scorecard.error_hint:
+        lines.append(_indent(f"{labels['hint']}: {clean(scorecard.error_hint)}", "  "))
     for exercise in scorecard.exercises:
         status = "passed" if exercise.score >= exercise.max_score else ("failed" if exercise.score > 0 else "error")
         mark = style(_MARKS[status if status != "error" else "failed"], status)

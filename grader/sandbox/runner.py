@@ -36,6 +36,7 @@ class Runner:
         self.workdir = workdir
         self.decoder = FrameDecoder()
         self.module: types.ModuleType | None = None
+        self.last_args: list[Any] | None = None
 
     def run(self) -> None:
         """The whole conversation; returns when the plan is done."""
@@ -110,12 +111,18 @@ class Runner:
         function = self.module.__dict__.get(call["function"]) if self.module else None
         if not callable(function):
             return {**report, "outcome": "missing"}
-        args = [build_argument(arg) for arg in call["args"]]
+        # A repeated call gets the same objects, as when a student calls grad_f(x) twice on one x:
+        # that is what reveals gradients accumulating in x.grad between calls.
+        if call.get("reuse_args") and self.last_args is not None:
+            args = list(self.last_args)
+        else:
+            args = [build_argument(arg) for arg in call["args"]]
         leaf = None
         if call.get("grad"):
             position = next((i for i, a in enumerate(call["args"]) if a["kind"] == "tensor"), None)
             if position is not None:
                 leaf = args[position] = args[position].detach().clone().requires_grad_(True)
+        self.last_args = list(args)
         capture = set(call.get("capture", []))
         with self.instrumentation.observe(capture) as recorder:
             start = time.perf_counter()

@@ -1,0 +1,61 @@
+"""Shared fixtures: one warm sandbox for the whole session, the built-in exercises, grading helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.grading import GradeOptions, Graded, grade_submission
+from grader.sandbox.supervisor import Sandbox
+from grader.spec.loader import LoadedExercise, builtin_exercises_dir, load_exercises
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "submissions_example"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """A warm worker shared by every test that grades something."""
+    with Sandbox() as box:
+        yield box
+
+
+@pytest.fixture(scope="session")
+def builtin() -> list[LoadedExercise]:
+    """The five built-in exercises."""
+    return load_exercises(builtin_exercises_dir())
+
+
+@pytest.fixture
+def grade_source(tmp_path, sandbox, builtin):
+    """Grade Python source given as a string; returns the Graded result."""
+
+    def grade(source: str, exercises: list[LoadedExercise] | None = None, name: str = "submission.py",
+              seed: int = 1234, timeout: float = 5.0, total_timeout: float = 60.0, lang: str = "en") -> Graded:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        options = GradeOptions(seed=seed, call_timeout=timeout, total_timeout=total_timeout, lang=lang)  # type: ignore[arg-type]
+        return grade_submission(path, exercises if exercises is not None else builtin, sandbox, options)
+
+    return grade
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `grade ...` (or `grader ...` when the first argument is "grader") as a user would."""
+    command = "grader" if args and args[0] == "grader" else "grade"
+    arguments = list(args[1:] if command == "grader" else args)
+    script = Path(sys.executable).parent / command
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([str(script), *arguments], cwd=cwd or ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def by_id(graded: Graded) -> dict[str, dict[str, object]]:
+    """{exercise id: {check id: CheckResult}} of a graded submission."""
+    return {e.id: {c.id: c for c in e.checks} for e in graded.scorecard.exercises}
