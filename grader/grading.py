@@ -10,7 +10,8 @@ from typing import Any
 from grader import __version__
 from grader.checks.base import Attachment
 from grader.i18n import Lang
-from grader.judge import Attachments, import_verdict, judge_exercise
+from grader.hints import syntax_hint
+from grader.judge import Attachments, import_verdict, judge_exercise, student_traceback
 from grader.messages import tr
 from grader.observations import ModuleReport
 from grader.plan import Plan, build_plan
@@ -18,8 +19,6 @@ from grader.sandbox.supervisor import JobRequest, RunRecord, Sandbox
 from grader.scorecard import Artifact, CheckResult, ExerciseResult, RunInfo, Scorecard
 from grader.source import Submission, load_submission
 from grader.spec.loader import LoadedExercise
-
-CURLY = "‘’“”"
 
 
 @dataclass(frozen=True)
@@ -66,14 +65,19 @@ def syntax_error_scorecard(exercises: list[LoadedExercise], submission: Submissi
     """Zero points, pointing at the line Python could not read (and at pasted curly quotes)."""
     line = error.lineno or 1
     cell, within = submission.locate(line)
-    text = (error.text or "").rstrip("\n")
+    lines = submission.source.splitlines()
+    # Our own copy of the line: Python fills `error.text` from the file on disk, which for a
+    # notebook is JSON, not the cell.
+    text = lines[line - 1] if 0 < line <= len(lines) else (error.text or "").rstrip("\n")
     offset = max(1, error.offset or 1)
-    message = tr(lang, "syntax_error", msg=error.msg, line=submission.display_line(line))
-    if text:
+    if cell is not None:
+        message = tr(lang, "syntax_error_cell", msg=error.msg, cell=cell, line=within)
+    else:
+        message = tr(lang, "syntax_error", msg=error.msg, line=line)
+    if text.strip():
         message += f"\n    {text.strip()}\n    {' ' * max(0, offset - 1 - (len(text) - len(text.lstrip())))}^"
-    source_line = submission.source.splitlines()[line - 1] if 0 < line <= len(submission.source.splitlines()) else text
-    curly = sorted(set(source_line) & set(CURLY))
-    hint = tr(lang, "curly_quotes_hint", line=submission.display_line(line), chars=" ".join(curly)) if curly else None
+    where = tr(lang, "where_cell", cell=cell, line=within) if cell is not None else tr(lang, "where_line", line=line)
+    hint = syntax_hint(lang, text, where, error.msg)
     return _not_graded(exercises, submission.display, message, lang, within, cell, hint)
 
 
@@ -134,6 +138,7 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
         error=failed_import.message if failed_import else None,
         error_hint=failed_import.hint if failed_import else None,
         error_line=line, error_cell=cell,
+        error_traceback=student_traceback(failed_import.traceback, submission) if failed_import else [],
         run=RunInfo(seed=options.seed, isolation=run.isolation.to_dict(), wall_time=round(run.wall_time, 3),
                     children=run.children, output=run.output.text(), output_bytes=run.output.total),
         lang=lang, grader_version=__version__, answers=answers,
@@ -158,7 +163,7 @@ def save_attachments(graded: Graded, directory: Path) -> Scorecard:
             for attachment in files:
                 target = directory / stem / f"{exercise.id}.{check.id}.{attachment.name}"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(attachment.data)
+                target.write_bytes(attachment.content())
                 artifacts.append(Artifact(kind=attachment.kind, path=str(target), description=attachment.description))
             checks.append(check.model_copy(update={"artifacts": artifacts}) if files else check)
         exercises.append(exercise.model_copy(update={"checks": checks}))

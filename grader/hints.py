@@ -1,4 +1,9 @@
-"""Hints recognised from what went wrong: an exception's type and message name the usual fix."""
+"""Hints recognised from what went wrong: an exception's type and message, or a line Python cannot read.
+
+Each hint names the fix in the student's terms. Hints are feedback only: nothing here sees or
+changes a status or a score. Hints recognised from observations (a gradient that doubled on a
+repeated call, autograd that never ran) live with the check that makes the observation.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,36 @@ from grader.i18n import Lang
 from grader.messages import tr
 from grader.observations import ExceptionReport
 
-# (exception type or None for any, pattern in the message, message key) in order of precedence.
-_EXCEPTION_HINTS: list[tuple[str | None, re.Pattern[str], str]] = [
+CURLY_QUOTES = "‘’“”"
+"""Typographic quotes that web pages and word processors put where code has ' and "."""
+FULL_WIDTH = "（）［］｛｝，：；。＝＋－＊／＜＞！＂＇"
+"""Punctuation a Chinese input method types in place of ASCII ( ) [ ] { } , : ; . = + - * / < > ! " '."""
+INVISIBLE_SPACES = "\u00a0\u2002\u2003\u2009\u200b\u3000\ufeff"
+"""Spaces that look like ' ' but are not (pasted from web pages, or typed by an input method)."""
+
+# Modules students use under a conventional short name: `np` is NameError until `import numpy as np`.
+_USUAL_IMPORTS = {
+    "torch": "import torch", "np": "import numpy as np", "numpy": "import numpy as np",
+    "plt": "import matplotlib.pyplot as plt", "math": "import math", "nn": "from torch import nn",
+    "F": "import torch.nn.functional as F", "matplotlib": "import matplotlib",
+}
+
+# (exception type, pattern in the message, message key), in order of precedence.
+_EXCEPTION_HINTS: list[tuple[str, re.Pattern[str], str]] = [
     ("RuntimeError", re.compile(r"Can't call numpy\(\) on Tensor that requires grad"), "requires_grad_numpy_hint"),
-    ("RuntimeError", re.compile(r"grad can be implicitly created only for scalar outputs"), "nonscalar_backward_hint"),
+    ("RuntimeError", re.compile(r"grad can be implicitly created only for (real )?scalar outputs"), "nonscalar_backward_hint"),
     ("RuntimeError", re.compile(r"backward through the graph a second time|saved tensors .* freed"), "backward_twice_hint"),
     ("RuntimeError", re.compile(r"does not require grad and does not have a grad_fn"), "no_grad_hint"),
+    ("RuntimeError", re.compile(r"leaf Variable that requires grad is being used in an in-place operation"), "inplace_leaf_hint"),
+    ("RuntimeError", re.compile(r"appears to not have been used in the graph"), "unused_input_hint"),
+    ("RuntimeError", re.compile(r"only Tensors of floating point( and complex)? dtype can require gradients"), "integer_requires_grad_hint"),
+    ("RuntimeError", re.compile(r"Boolean value of Tensor with more than one (value|element) is ambiguous"), "ambiguous_condition_hint"),
+    ("RuntimeError", re.compile(r"same dtype|expected scalar type|but found (Double|Float)|float != double|double != float"), "mixed_dtype_hint"),
+    ("AttributeError", re.compile(r"'NoneType' object has no attribute '(next_functions|name)'"), "grad_fn_none_hint"),
+    ("AttributeError", re.compile(r"'NoneType' object has no attribute 'zero_'"), "zero_before_backward_hint"),
     ("AttributeError", re.compile(r"'NoneType' object has no attribute"), "grad_none_hint"),
-    ("TypeError", re.compile(r"unsupported operand type\(s\) for .*NoneType"), "grad_none_hint"),
+    ("TypeError", re.compile(r"unsupported operand type\(s\) for .*NoneType|'NoneType' object is not subscriptable"), "grad_none_hint"),
+    ("RecursionError", re.compile(r"maximum recursion depth"), "recursion_hint"),
 ]
 
 
@@ -27,7 +54,31 @@ def exception_hint(lang: Lang, exc: ExceptionReport) -> str | None:
             return tr(lang, "module_not_found_hint", module=match.group(1).split(".")[0])
     if exc.type == "SystemExit":
         return tr(lang, "exit_in_call_hint")
+    if exc.type == "NotImplementedError":
+        return tr(lang, "stub_hint")
+    if exc.type == "NameError":
+        match = re.search(r"name '([^']+)' is not defined", exc.message)
+        if match and match.group(1) in _USUAL_IMPORTS:
+            return tr(lang, "missing_import_hint", name=match.group(1), statement=_USUAL_IMPORTS[match.group(1)])
     for type_name, pattern, key in _EXCEPTION_HINTS:
-        if (type_name is None or exc.type == type_name) and pattern.search(exc.message):
+        if exc.type == type_name and pattern.search(exc.message):
             return tr(lang, key)
+    return None
+
+
+def syntax_hint(lang: Lang, source_line: str, where: str, message: str = "") -> str | None:
+    """The hint for a line Python cannot read: pasted quotes, full-width punctuation, odd spaces, tabs.
+
+    `where` names the line in the reader's language (`line 4`, `cell 2, line 1`).
+    """
+    curly = sorted(set(source_line) & set(CURLY_QUOTES))
+    if curly:
+        return tr(lang, "curly_quotes_hint", where=where, chars=" ".join(curly))
+    wide = sorted(set(source_line) & set(FULL_WIDTH))
+    if wide:
+        return tr(lang, "full_width_hint", where=where, chars=" ".join(wide))
+    if set(source_line) & set(INVISIBLE_SPACES):
+        return tr(lang, "invisible_space_hint", where=where)
+    if "inconsistent use of tabs and spaces" in message:
+        return tr(lang, "tabs_hint", where=where)
     return None

@@ -7,13 +7,14 @@ every verdict comes from a check kind's judge function comparing observations wi
 from __future__ import annotations
 
 from grader.checks import available_kinds
-from grader.checks.base import Attachment, CheckContext, Verdict
+from grader.checks.base import Attachment, CheckContext, Verdict, unimplemented
 from grader.hints import exception_hint
 from grader.i18n import Lang
 from grader.messages import tr
+from grader.observations import StudentFrame
 from grader.plan import Plan
 from grader.sandbox.supervisor import RunRecord
-from grader.scorecard import CheckResult, ExerciseResult
+from grader.scorecard import CheckResult, ExerciseResult, TraceFrame
 from grader.source import Submission
 from grader.spec.loader import LoadedExercise
 
@@ -30,8 +31,22 @@ def import_verdict(run: RunRecord, lang: Lang, call_timeout: float) -> Verdict |
     if not module.ok and module.exception is not None:
         exc = module.exception
         hint = tr(lang, "exit_at_import_hint") if exc.type == "SystemExit" else exception_hint(lang, exc)
-        return Verdict("error", tr(lang, "import_raised", type=exc.type, msg=exc.message), hint=hint, line=exc.line)
+        return Verdict("error", tr(lang, "import_raised", type=exc.type, msg=exc.message), hint=hint, line=exc.line,
+                       traceback=tuple(exc.frames))
     return None
+
+
+def student_traceback(frames: tuple[StudentFrame, ...], submission: Submission) -> list[TraceFrame]:
+    """The student's frames with their lines mapped back to what they wrote (cells of a notebook)."""
+    source = submission.source.splitlines()
+    mapped = []
+    for frame in frames:
+        cell, line = submission.locate(frame.line)
+        # The grader's own copy of the line: the file in the child is the student's to rewrite.
+        text = source[frame.line - 1].strip() if 0 < frame.line <= len(source) else frame.text
+        mapped.append(TraceFrame(line=line if line is not None else frame.line, cell=cell,
+                                 function=frame.function, text=text))
+    return mapped
 
 
 def judge_exercise(
@@ -48,10 +63,12 @@ def judge_exercise(
     attachments: Attachments = {}
     not_run = Verdict("error", tr(lang, "not_imported"), line=failed_import.line) if failed_import else None
     for check in spec.checks:
-        verdict = not_run if context is None else kinds[check.kind].judge(check, context)
+        verdict = not_run if context is None else (
+            unimplemented(context, check.call_names()) or kinds[check.kind].judge(check, context))
         assert verdict is not None
         hint = verdict.hint
-        if hint is None and check.hint is not None and verdict.status != "passed":
+        # The spec's hint is about the check's own mistake; it says nothing to a file that did not run.
+        if hint is None and check.hint is not None and verdict.status != "passed" and context is not None:
             hint = check.hint.get(lang)
         earned = verdict.fraction if verdict.fraction is not None else (1.0 if verdict.status == "passed" else 0.0)
         duration = sum(
@@ -69,6 +86,7 @@ def judge_exercise(
             line=None if withheld else line, cell=None if withheld else cell,
             duration=round(duration, 4), hidden=hidden, graded=check.points > 0,
             details={} if withheld else verdict.details,
+            traceback=[] if withheld else student_traceback(verdict.traceback, submission),
         ))
         if verdict.attachments and not withheld:
             attachments[(spec.id, check.id)] = verdict.attachments

@@ -14,10 +14,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Python cannot read the file: {msg} (line {line}).",
         "zh": "Python 无法读取该文件：{msg}（第 {line} 行）。",
     },
-    "curly_quotes_hint": {
-        "en": "Line {line} contains typographic quotes ({chars}), probably pasted from a web page. Python needs straight quotes: ' and \".",
-        "zh": "第 {line} 行含有排版引号（{chars}），可能是从网页复制来的。Python 只认直引号：' 和 \"。",
+    "syntax_error_cell": {
+        "en": "Python cannot read the notebook: {msg} (cell {cell}, line {line}).",
+        "zh": "Python 无法读取该笔记本：{msg}（第 {cell} 个单元格第 {line} 行）。",
     },
+    "curly_quotes_hint": {
+        "en": "There are typographic quotes ({chars}) at {where}, probably pasted from a web page. Python needs straight quotes: ' and \".",
+        "zh": "{where}含有排版引号（{chars}），可能是从网页复制来的。Python 只认直引号：' 和 \"。",
+    },
+    "where_line": {"en": "line {line}", "zh": "第 {line} 行"},
+    "where_cell": {"en": "cell {cell}, line {line}", "zh": "第 {cell} 个单元格第 {line} 行"},
     "not_text": {
         "en": "The submission cannot be read: {msg}.",
         "zh": "无法读取提交的文件：{msg}。",
@@ -60,6 +66,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{call} raised {type}: {msg}",
         "zh": "{call} 抛出 {type}：{msg}",
     },
+    "call_raised_bare": {
+        "en": "{call} raised {type}.",
+        "zh": "{call} 抛出 {type}。",
+    },
     "call_timeout": {
         "en": "{call} did not return within {timeout} and was stopped.",
         "zh": "{call} 未能在 {timeout} 内返回，已被终止。",
@@ -92,7 +102,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "differs": {
         "en": "{call} differs from the reference {where}: {what}",
-        "zh": "{call} 与参考答案不一致（{where}）：{what}",
+        "zh": "{call} 与参考答案不一致{where}：{what}",
     },
     "mismatch_type": {
         "en": "{name} is {got}, expected {expected}.",
@@ -158,8 +168,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{call} 抛出了 {type}，但错误信息与 /{pattern}/ 不符：{msg}",
     },
     "raises_own_raise": {
-        "en": "{call} raised {type} itself (line {line}); the error must come from torch.",
-        "zh": "{call} 自己抛出了 {type}（第 {line} 行）；该错误应当由 torch 产生。",
+        "en": "{call} raised {type} itself ({where}); the error must come from torch.",
+        "zh": "{call} 自己抛出了 {type}（{where}）；该错误应当由 torch 产生。",
     },
     # -- forbidden names and operations -------------------------------------------------------
     "forbid_source_ok": {
@@ -167,8 +177,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "源代码中没有使用 {names}。",
     },
     "forbid_source_found": {
-        "en": "The source uses {name} at line {line}{more}.",
-        "zh": "源代码在第 {line} 行使用了 {name}{more}。",
+        "en": "The source uses {name} at {where}{more}.",
+        "zh": "源代码在{where}使用了 {name}{more}。",
     },
     "more_places": {"en": " (and {n} more places)", "zh": "（另有 {n} 处）"},
     "forbid_ops_ok": {
@@ -343,6 +353,99 @@ MESSAGES: dict[str, dict[str, str]] = {
     "grad_none_hint": {
         "en": "x.grad is None: backward() did not reach x. Make x a leaf that requires grad and compute y from that same x.",
         "zh": "x.grad 是 None：backward() 没有传播到 x。请让 x 成为需要梯度的叶子张量，并用同一个 x 计算 y。",
+    },
+    # -- more hints recognised from exceptions and unreadable lines ----------------------------
+    "stub_hint": {
+        "en": "This function is still a stub: replace its `raise NotImplementedError` with your code.",
+        "zh": "这个函数还只是占位代码：请把其中的 `raise NotImplementedError` 换成你自己的代码。",
+    },
+    "missing_import_hint": {
+        "en": "'{name}' is used before it is imported: put `{statement}` at the top of your file (the grader runs your file alone, without a notebook's earlier cells).",
+        "zh": "'{name}' 在导入之前就被使用了：请在文件开头写上 `{statement}`（评分器单独运行你的文件，不会执行笔记本中之前的单元格）。",
+    },
+    "inplace_leaf_hint": {
+        "en": "A leaf that requires grad cannot be changed in place (x += 1, x.add_(1), x[0] = 0). Compute a new tensor instead (x = x + 1), or change it inside `with torch.no_grad():`.",
+        "zh": "需要梯度的叶子张量不能被原地修改（x += 1、x.add_(1)、x[0] = 0）。请计算一个新张量（x = x + 1），或在 `with torch.no_grad():` 中修改它。",
+    },
+    "unused_input_hint": {
+        "en": "The tensor you differentiate with respect to is not the one y was computed from: compute y from that very tensor (a copy made after computing y is a different tensor).",
+        "zh": "你求导所针对的张量并不是计算 y 时用到的那个：请用同一个张量计算 y（在计算 y 之后再复制得到的是另一个张量）。",
+    },
+    "integer_requires_grad_hint": {
+        "en": "Only floating tensors can require grad: keep the input's dtype (the grader passes float64), or write torch.arange(4.0) rather than torch.arange(4).",
+        "zh": "只有浮点张量才能需要梯度：请保持输入的 dtype（评分器传入 float64），或写 torch.arange(4.0) 而不是 torch.arange(4)。",
+    },
+    "ambiguous_condition_hint": {
+        "en": "An if or while on a tensor with several elements needs one truth value: reduce the condition first, e.g. `if a.sum() > 0:` or `while a.norm() < 1000:` (or .all() / .any()).",
+        "zh": "对多元素张量使用 if 或 while 时，条件必须是单个真值：请先归约，例如 `if a.sum() > 0:` 或 `while a.norm() < 1000:`（或用 .all() / .any()）。",
+    },
+    "mixed_dtype_hint": {
+        "en": "Two tensors of different dtypes met (float32 and float64). The grader passes float64: make new tensors with the input's dtype (torch.ones_like(x), torch.tensor(..., dtype=x.dtype)).",
+        "zh": "两个 dtype 不同的张量（float32 和 float64）参与了同一运算。评分器传入 float64：新建张量时请使用输入的 dtype（torch.ones_like(x)、torch.tensor(..., dtype=x.dtype)）。",
+    },
+    "grad_fn_none_hint": {
+        "en": "A node was None: a leaf has grad_fn None, and next_functions contains (None, 0) pairs for inputs that need no gradient. Return 0 for t.grad_fn is None and skip None entries.",
+        "zh": "某个节点是 None：叶子张量的 grad_fn 为 None，而 next_functions 中不需要梯度的输入对应 (None, 0)。t.grad_fn 为 None 时返回 0，并跳过 None 项。",
+    },
+    "zero_before_backward_hint": {
+        "en": "x.grad is None until a backward() reaches x: zero it between the two backward() calls, not before the first.",
+        "zh": "在 backward() 传播到 x 之前，x.grad 是 None：请在两次 backward() 之间清零，而不是在第一次之前。",
+    },
+    "recursion_hint": {
+        "en": "A function calls itself without end: make sure a base case is reached for these inputs.",
+        "zh": "某个函数无休止地调用自身：请确保对这些输入能到达递归的终止条件。",
+    },
+    "full_width_hint": {
+        "en": "There is full-width punctuation ({chars}) at {where}, typed with a Chinese input method. Python needs the ASCII forms: ( ) [ ] , : ; = and straight quotes.",
+        "zh": "{where}含有全角标点（{chars}），是用中文输入法输入的。Python 需要半角（ASCII）符号：( ) [ ] , : ; = 和直引号。",
+    },
+    "invisible_space_hint": {
+        "en": "There is a space that is not a plain space at {where} (a non-breaking or full-width space, often pasted from a web page): retype the spaces on that line.",
+        "zh": "{where}含有不是普通空格的空白字符（不换行空格或全角空格，常见于从网页复制的代码）：请重新输入该行的空格。",
+    },
+    "tabs_hint": {
+        "en": "The indentation at {where} mixes tabs and spaces: indent with spaces only (4 per level).",
+        "zh": "{where}的缩进混用了制表符和空格：请只用空格缩进（每级 4 个）。",
+    },
+    # -- plot overlays ------------------------------------------------------------------------
+    "overlay_png": {"en": "your curves over the expected ones", "zh": "你的曲线与期望曲线的叠加图"},
+    "overlay_title": {"en": "Your curves (solid, in colour) over the expected ones (black, dashed)", "zh": "你的曲线（彩色实线）与期望曲线（黑色虚线）"},
+    "overlay_expected": {"en": "expected: {name}", "zh": "期望：{name}"},
+    "overlay_yours": {"en": "yours: {label}", "zh": "你的：{label}"},
+    "overlay_unlabelled": {"en": "curve {n}", "zh": "曲线 {n}"},
+    # -- starter files ------------------------------------------------------------------------
+    "starter_header": {
+        "en": "Starter file: write each function below (each raises NotImplementedError until you do), then run `grade {file}`.",
+        "zh": "起始文件：请逐个完成下面的函数（完成之前它们都会抛出 NotImplementedError），然后运行 `grade {file}`。",
+    },
+    "starter_optional": {"en": "Remove the # to set it: {summary}", "zh": "去掉 # 即可设置：{summary}"},
+    "starter_written": {
+        "en": "Wrote {path}: {functions} functions of {exercises} exercises to fill in. Then run: grade {path}",
+        "zh": "已写入 {path}：共 {exercises} 道练习的 {functions} 个函数待完成。完成后运行：grade {path}",
+    },
+    # -- course CI reports (Markdown, Gradescope, GitHub, JUnit) --------------------------------
+    "ci_report_title": {"en": "Autograding: {submission}", "zh": "自动评分：{submission}"},
+    "ci_batch_title": {"en": "Autograding: {count} submissions", "zh": "自动评分：{count} 份提交"},
+    "ci_submission": {"en": "Submission", "zh": "提交"},
+    "ci_exercise": {"en": "Exercise", "zh": "练习"},
+    "ci_points": {"en": "Points", "zh": "得分"},
+    "ci_checks_passed": {"en": "Checks passed", "zh": "通过的检查"},
+    "ci_total": {"en": "{score}/{max_score} points", "zh": "{score}/{max_score} 分"},
+    "ci_not_passed": {"en": "Checks that did not pass", "zh": "未通过的检查"},
+    "ci_all_passed": {"en": "Every graded check passed.", "zh": "所有计分检查均已通过。"},
+    "ci_tips": {"en": "Tips", "zh": "建议"},
+    "ci_hint": {"en": "Hint: {text}", "zh": "提示：{text}"},
+    "ci_tip": {"en": "Tip: {text}", "zh": "建议：{text}"},
+    "ci_where_line": {"en": "line {line}", "zh": "第 {line} 行"},
+    "ci_where_cell": {"en": "cell {cell}, line {line}", "zh": "第 {cell} 个单元格第 {line} 行"},
+    "ci_printed": {"en": "Your program printed ({bytes} bytes)", "zh": "你的程序输出（{bytes} 字节）"},
+    "ci_not_run": {"en": "The submission did not run", "zh": "提交的代码无法运行"},
+    "ci_check_title": {"en": "{exercise} / {check}: {score}/{max_score} points", "zh": "{exercise} / {check}：{score}/{max_score} 分"},
+    "ci_check_tip": {"en": "{exercise} / {check}: a tip", "zh": "{exercise} / {check}：建议"},
+    "ci_not_graded": {"en": "{exercise} / {check}: not graded", "zh": "{exercise} / {check}：不计分"},
+    "ci_hidden_total": {
+        "en": "Some checks stay hidden until grades are published; your total appears then.",
+        "zh": "部分检查在成绩公布前保持隐藏；届时会显示你的总分。",
     },
 }
 

@@ -25,6 +25,19 @@ class Artifact(ResultModel):
     description: str
 
 
+class TraceFrame(ResultModel):
+    """One frame of the student's own code on the way to an exception."""
+
+    line: int
+    """The line in the submission as the student wrote it (within `cell` for notebooks)."""
+    cell: int | None = None
+    """For notebooks: the code cell (counting from 1) that `line` is in."""
+    function: str
+    """The function the frame is in (`<module>` at import time)."""
+    text: str
+    """The source text of that line."""
+
+
 class CheckResult(ResultModel):
     """The verdict on one check."""
 
@@ -49,6 +62,8 @@ class CheckResult(ResultModel):
     """False for checks worth no points (feedback and answers for the instructor)."""
     details: dict[str, Any] = {}
     artifacts: list[Artifact] = []
+    traceback: list[TraceFrame] = []
+    """When the student's code raised: their frames only, outermost first, ending at their line."""
 
 
 class ExerciseResult(ResultModel):
@@ -86,6 +101,8 @@ class Scorecard(ResultModel):
     error_hint: str | None = None
     error_line: int | None = None
     error_cell: int | None = None
+    error_traceback: list[TraceFrame] = []
+    """When importing the submission raised: the student's frames, outermost first."""
     run: RunInfo | None = None
     lang: str = "en"
     grader_version: str = ""

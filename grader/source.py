@@ -1,7 +1,8 @@
 """Submissions as source text: a Python file as is, a notebook as its code cells in order.
 
-For notebooks, IPython magics (`%...`, `%%...`) and shell lines (`!...`) become `pass` so that
-line numbers stay put, and every line of the resulting script knows its cell and line there.
+For notebooks, IPython magics (`%...`, `%%...`), shell lines (`!...`) and help (`x?`) become
+`pass` (and `files = !ls` becomes `files = None`) so that line numbers stay put, and every line of
+the resulting script knows its cell and line there.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from pathlib import Path
 # Cell magics whose body is still Python; any other cell magic makes the whole cell non-Python.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _MAGIC = re.compile(r"^(\s*)(%|!)")
+# `files = !ls` and `t = %timeit -o f(x)`: IPython assigns a shell's or a magic's output.
+_ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(%|!)")
+# `x?`, `??x`, `torch.autograd.grad?`: IPython's help, which Python cannot read.
+_HELP = re.compile(r"^(\s*)(\?{1,2}[A-Za-z_][\w.]*|[A-Za-z_][\w.]*\?{1,2})\s*$")
 
 
 class SubmissionError(Exception):
@@ -80,8 +85,11 @@ def _notebook_script(path: Path) -> tuple[str, tuple[tuple[int, int], ...]]:
         if first.startswith("%%") and first[2:].split()[0:1] and first[2:].split()[0] not in PYTHON_CELL_MAGICS:
             cell_lines = ["pass  # cell magic skipped by the grader"] + ["" for _ in cell_lines[1:]]
         for within, text in enumerate(cell_lines, start=1):
-            magic = _MAGIC.match(text)
-            if magic:
+            assigned = _ASSIGNED_MAGIC.match(text)
+            magic = _MAGIC.match(text) or _HELP.match(text)
+            if assigned:
+                text = f"{assigned.group(1)}{assigned.group(2)} = None  # IPython magic or shell line skipped by the grader"
+            elif magic:
                 text = f"{magic.group(1)}pass  # IPython magic or shell line skipped by the grader"
             lines.append(text)
             where.append((number, within))

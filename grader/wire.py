@@ -10,7 +10,7 @@ import base64
 import json
 import os
 import struct
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -67,17 +67,24 @@ class FrameDecoder:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Add bytes; return the bodies (JSON text) of the frames completed by them."""
+        return list(self.frames(chunk))
+
+    def frames(self, chunk: bytes) -> Iterator[bytes]:
+        """Add bytes; yield the bodies of the frames completed by them, one at a time.
+
+        A malformed header raises only when the frames before it have been taken, so that the
+        caller can act on them first (a good report followed by garbage in the same read).
+        """
         self._buffer += chunk
-        messages = []
         while len(self._buffer) >= HEADER.size:
             (size,) = HEADER.unpack_from(self._buffer)
             if size > self._max_frame:
                 raise ProtocolError(f"frame of {size} bytes announced; the limit is {self._max_frame}")
             if len(self._buffer) < HEADER.size + size:
                 break
-            messages.append(bytes(self._buffer[HEADER.size : HEADER.size + size]))
+            body = bytes(self._buffer[HEADER.size : HEADER.size + size])
             del self._buffer[: HEADER.size + size]
-        return messages
+            yield body
 
     @property
     def pending(self) -> int:

@@ -51,7 +51,9 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     command = "grader" if args and args[0] == "grader" else "grade"
     arguments = list(args[1:] if command == "grader" else args)
     script = Path(sys.executable).parent / command
-    full_env = {**os.environ, **(env or {})}
+    # The tests must behave the same inside a CI job: no annotations, no writes to the job's files.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    full_env = {**inherited, **(env or {})}
     return subprocess.run([str(script), *arguments], cwd=cwd or ROOT, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
 

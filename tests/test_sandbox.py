@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+import contextlib
+import errno
+import os
+import re
+import secrets
+import time
+from pathlib import Path
 
-from grader.sandbox.supervisor import JobRequest
+import numpy as np
+import pytest
+
+from grader.grading import GradeOptions, grade_submission
+from grader.reporters import text
+from grader.sandbox.supervisor import JobRequest, Sandbox
 from grader.wire import encode_array
 
 ARG = {"kind": "tensor", "array": encode_array(np.arange(3.0), "float64"), "requires_grad": False}
@@ -84,3 +95,138 @@ def test_the_isolation_in_force_is_reported(sandbox):
     record = run(sandbox, "def f(x):\n    return 1\n", ["f"])
     assert record.isolation.rlimits
     assert record.isolation.level in ("namespaces", "partial", "rlimits-only")
+
+
+def test_a_good_frame_before_garbage_is_taken_before_the_error():
+    from grader.wire import FrameDecoder, ProtocolError, encode_frame
+
+    decoder = FrameDecoder()
+    frames = decoder.frames(encode_frame({"type": "done"}) + b'{"type": "call"}\n')
+    assert next(frames) == b'{"type":"done"}'
+    with pytest.raises(ProtocolError, match="announced"):
+        next(frames)
+
+
+SPOIL = """
+import fcntl, os
+def ok(x):
+    return 1
+def spoil(x):
+    for fd in range(3, 64):
+        try:
+            if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_WRONLY and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                os.write(fd, b"garbage, not a frame")
+        except OSError:
+            pass
+    return 2
+"""
+
+
+def test_garbage_on_the_report_pipe_costs_only_the_call_that_wrote_it(sandbox):
+    record = run(sandbox, SPOIL, ["ok", "spoil", "ok"])
+    assert [record.calls[i].status for i in range(3)] == ["returned", "invalid", "returned"]
+    assert "announced" in record.calls[1].detail
+
+
+def test_unknown_namespace_mode_is_refused():
+    with pytest.raises(ValueError, match="auto, user, none"):
+        Sandbox(namespaces="sometimes")
+
+
+def test_each_mount_can_be_made_read_only_one_by_one(tmp_path):
+    """The fallback of mount_setattr(2): a read-only remount of every mount point keeps its flags."""
+    from grader.sandbox import isolation
+
+    status_file = tmp_path / "status"
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            flags = isolation.CLONE_NEWNS | (0 if os.geteuid() == 0 else isolation.CLONE_NEWUSER)
+            isolation.unshare(flags)
+            isolation.mount("none", "/", None, isolation.MS_REC | isolation.MS_PRIVATE)
+            isolation.remount_each_read_only()
+            try:
+                with open(str(status_file), "w"):
+                    pass
+            except OSError as exc:
+                code = 0 if exc.errno == errno.EROFS else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "a write to a mount made read-only succeeded"
+    assert not status_file.exists()
+
+
+# -- weaker isolation: what the grader can still do, and that it says so ---------------------------
+ADVERSARIAL = Path(__file__).resolve().parent / "adversarial"
+
+
+@pytest.fixture(scope="module")
+def sandbox_without_namespaces():
+    """A warm worker that makes no namespace, as on a system that forbids them."""
+    with Sandbox(namespaces="none") as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def sandbox_in_user_namespace():
+    """A warm worker laid out as for an unprivileged grader: a user namespace, no user of its own."""
+    with Sandbox(namespaces="user") as box:
+        yield box
+
+
+def _grade_file(box, builtin, name, tmp_path, tag):
+    source = (ADVERSARIAL / name).read_text().replace('TAG = "adversarial-tag"', f'TAG = "{tag}"')
+    path = tmp_path / name
+    path.write_text(source)
+    return grade_submission(path, builtin, box, GradeOptions(seed=3, call_timeout=2.0, total_timeout=60.0)).scorecard
+
+
+def _running_with(tag):
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if tag.encode() in Path(f"/proc/{entry}/cmdline").read_bytes() and int(entry) != os.getpid():
+                found.append(int(entry))
+    return found
+
+
+def test_without_namespaces_the_scorecard_says_so_and_escapees_still_die(sandbox_without_namespaces, builtin, tmp_path):
+    tag = f"weak{secrets.token_hex(5)}"
+    card = _grade_file(sandbox_without_namespaces, builtin, "setsid_grandchild.py", tmp_path, tag)
+    isolation = card.run.isolation
+    assert isolation["level"] == "rlimits-only" and isolation["rlimits"]
+    assert "network not isolated" in isolation["missing"]
+    report = text.render(card)
+    assert "Isolation was weaker than full" in report and "network not isolated" in report
+    assert {e.id: e.score for e in card.exercises}["double-backward"] == 10
+    deadline = time.monotonic() + 5
+    while _running_with(tag) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _running_with(tag) == [], "a setsid grandchild outlived its submission"
+
+
+def test_without_namespaces_comparisons_still_happen_in_the_grader(sandbox_without_namespaces, builtin, tmp_path):
+    card = _grade_file(sandbox_without_namespaces, builtin, "monkeypatch_comparisons.py", tmp_path, "unused")
+    checks = {f"{e.id}/{c.id}": c for e in card.exercises for c in e.checks}
+    assert checks["second-derivative-cost/values"].score == 0 and checks["custom-control-flow/gradient-agrees"].score == 0
+    assert {e.id: e.score for e in card.exercises}["double-backward"] == 10
+
+
+def test_in_a_user_namespace_the_child_cannot_undo_its_mounts(sandbox_in_user_namespace, builtin, tmp_path):
+    tag = f"userns{secrets.token_hex(5)}"
+    forged = Path(f"/run/lock/results-{tag}.json")
+    try:
+        card = _grade_file(sandbox_in_user_namespace, builtin, "escape_mounts.py", tmp_path, tag)
+    finally:
+        written = forged.exists()
+        forged.unlink(missing_ok=True)  # only if the defence failed; never leave it behind
+    assert not written
+    isolation = card.run.isolation
+    assert isolation["level"] == "namespaces" and isolation["read_only"] and not isolation["separate_user"]
+    output = card.run.output
+    assert "umount /" in output and "remount / writable" in output  # it tried
+    assert re.findall(r"^(?:umount|remount) .* ok$", output, re.MULTILINE) == []
+    assert "stole" not in output and "wrote /run/lock" not in output
+    assert {e.id: e.score for e in card.exercises}["double-backward"] == 10

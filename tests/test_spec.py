@@ -113,3 +113,9 @@ def test_expressions_are_checked_when_the_spec_loads(tmp_path):
     text = GOOD.replace("x: {kind: tensor, shape: [3]}", "x: {kind: tensor, shape: [3]}\n  f: {kind: function, expr: 'torch.sin(x'}")
     found = issues(write(tmp_path, text))
     assert found[0].path == "inputs.f.expr" and "not a Python expression" in found[0].message
+
+
+def test_dangling_names_are_reported_together_with_field_errors(tmp_path):
+    text = GOOD.replace("args: [x]", "args: [y]").replace("points: 2}", "points: 2, rtol: fast}")
+    found = issues(write(tmp_path, text))
+    assert {(i.path, i.line) for i in found} >= {("calls.twice.args", 8), ("checks[0].rtol", 10)}

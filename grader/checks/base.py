@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 from grader.arguments import build_argument, describe_argument
 from grader.i18n import Lang
 from grader.messages import tr
-from grader.observations import CallOutcome, CallReport, ModuleReport
+from grader.observations import CallOutcome, CallReport, ModuleReport, StudentFrame
 from grader.plan import Plan, PlannedCall
 from grader.spec.models import CheckBase, ExerciseBase
 
@@ -29,6 +29,12 @@ class Attachment:
     name: str
     data: bytes
     description: str
+    render: Callable[[], bytes] | None = None
+    """Makes the bytes on demand instead of `data`, so that costly pictures are drawn only when kept."""
+
+    def content(self) -> bytes:
+        """The file's bytes."""
+        return self.render() if self.render is not None else self.data
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class Verdict:
     """The line of the submission this verdict is about, when there is one."""
     details: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    traceback: tuple[StudentFrame, ...] = ()
+    """When the student's code raised: their frames, outermost first (lines of the script the child ran)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,11 @@ class CheckContext:
                                             summary=spec.summary.get(self.lang)))
         return None
 
+    def where(self, line: int) -> str:
+        """A line of the submission in words: `line 12`, or `cell 3, line 2` in a notebook."""
+        cell, within = self.submission.locate(line)
+        return self.tr("where_cell", cell=cell, line=within) if cell is not None else self.tr("where_line", line=line)
+
     def function_line(self, name: str) -> int | None:
         """Where the submission defines a function (a line of its own file)."""
         described = self.module.functions.get(name)
@@ -150,8 +163,10 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
         return None
     if outcome.status == "raised" and outcome.report and outcome.report.exception:
         exc = outcome.report.exception
-        return Verdict("error", ctx.tr("call_raised", call=call, type=exc.type, msg=exc.message),
-                       hint=exception_hint(ctx.lang, exc), line=exc.line)
+        said = ctx.tr("call_raised", call=call, type=exc.type, msg=exc.message) if exc.message.strip() \
+            else ctx.tr("call_raised_bare", call=call, type=exc.type)
+        return Verdict("error", said,
+                       hint=exception_hint(ctx.lang, exc), line=exc.line, traceback=tuple(exc.frames))
     if outcome.status == "timeout":
         return Verdict("error", ctx.tr("call_timeout", call=call, timeout=outcome.detail or "the time limit"),
                        hint=ctx.tr("timeout_hint"))
@@ -163,6 +178,25 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
     if outcome.status == "missing":
         return ctx.missing_function(view.planned.call_set) or Verdict("error", ctx.tr("not_callable", name=view.planned.function))
     return Verdict("error", ctx.tr("call_not_run", call=call, why=outcome.detail or "?"))
+
+
+def is_stub(view: CallView) -> bool:
+    """Whether a call raised NotImplementedError: the function is still a starter file's stub."""
+    report = view.report
+    return view.outcome.status == "raised" and report is not None and report.exception is not None \
+        and report.exception.type == "NotImplementedError"
+
+
+def unimplemented(ctx: CheckContext, call_sets: list[str]) -> Verdict | None:
+    """The error of the first call when every call of these call sets is a stub; None otherwise.
+
+    Checks that judge side effects (no cosine called, no autograd used) would otherwise pass on
+    a function that does nothing yet.
+    """
+    views = [view for call_set in call_sets for view in ctx.calls(call_set)]
+    if views and all(is_stub(view) for view in views):
+        return call_problem(ctx, views[0])
+    return None
 
 
 def first_tensor_input(call: PlannedCall) -> Any:

@@ -67,7 +67,9 @@ def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:
     if len(paths) >= check.min_paths:
         return Verdict("passed", ctx.tr("paths_ok", function=function, paths=len(paths), n=traced), details=details)
     unreached = _unreached(node, executed) if node is not None else []
-    unreached_text = ctx.tr("unreached_lines", lines=", ".join(ctx.submission.display_line(n) for n in unreached)) if unreached else ""
+    # Plain numbers in a file; in a notebook each line needs its cell, which has commas of its own.
+    listed = "; ".join(ctx.where(n) for n in unreached) if ctx.submission.cells is not None else ", ".join(map(str, unreached))
+    unreached_text = ctx.tr("unreached_lines", lines=listed) if unreached else ""
     return Verdict("failed", ctx.tr("paths_too_few", function=function, paths=len(paths), n=traced,
                                     need=check.min_paths, unreached=unreached_text),
                    hint=ctx.tr("paths_hint"), line=unreached[0] if unreached else line, details=details)

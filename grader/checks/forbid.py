@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from grader.checks.base import CheckContext, CheckKind, Verdict, function_names
+from grader.checks.base import CheckContext, CheckKind, Verdict, function_names, unimplemented
 from grader.spec.models import IDENT, CheckBase
 
 
@@ -54,7 +54,8 @@ def _uses(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:
 
 def judge_forbid_source(check: ForbidSourceCheck, ctx: CheckContext) -> Verdict:
     """Fail at the first line that uses a forbidden name; no points for an exercise left undone."""
-    undone = ctx.nothing_defined()
+    # A file of stubs mentions nothing forbidden, but has not done the exercise either.
+    undone = ctx.nothing_defined() or unimplemented(ctx, list(ctx.exercise.calls))
     if undone:
         return undone
     tree = ctx.submission.tree
@@ -67,7 +68,7 @@ def judge_forbid_source(check: ForbidSourceCheck, ctx: CheckContext) -> Verdict:
         return Verdict("passed", ctx.tr("forbid_source_ok", names=names))
     line, name = found[0]
     more = ctx.tr("more_places", n=len(found) - 1) if len(found) > 1 else ""
-    return Verdict("failed", ctx.tr("forbid_source_found", name=name, line=ctx.submission.display_line(line), more=more),
+    return Verdict("failed", ctx.tr("forbid_source_found", name=name, where=ctx.where(line), more=more),
                    line=line, details={"lines": [l for l, _ in found]})
 
 

@@ -8,9 +8,11 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from grader.checks.base import Attachment, CheckContext, CheckKind, Verdict, call_problem
-from grader.i18n import Localized
+from grader.checks.base import Attachment, CallView, CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
+from grader.i18n import LANGS, Localized
+from grader.messages import tr
 from grader.observations import AxesReport, FigureReport, Series
+from grader.overlay import OverlayCurve, OverlayText, render_overlay
 from grader.spec.models import IDENT, CheckBase, SpecModel
 
 
@@ -64,6 +66,36 @@ def _told_apart(matched: list[tuple[FigureReport, AxesReport, Series]]) -> str |
     return None
 
 
+def _overlay(check: PlotCheck, ctx: CheckContext, view: CallView, series: list[Series], function: str) -> Attachment:
+    """The student's curves over the expected ones, drawn only if the attachment is kept."""
+    import torch
+
+    x = first_tensor_input(view.planned)
+    if x is not None and x.size >= 2:  # the x the student was asked to plot against
+        grid = np.unique(np.asarray(x, dtype=np.float64).ravel())
+    else:
+        drawn_x = np.concatenate([s.x.array.astype(np.float64).ravel() for s in series] or [np.zeros(0)])
+        drawn_x = drawn_x[np.isfinite(drawn_x)]
+        grid = np.linspace(drawn_x.min(), drawn_x.max(), 400) if drawn_x.size else np.linspace(0.0, 1.0, 400)
+    expected = [
+        OverlayCurve(grid, ctx.reference(curve.reference)(torch.from_numpy(grid.copy())).detach().double().numpy())
+        for curve in check.curves
+    ]
+    drawn = [OverlayCurve(s.x.array, s.y.array, s.kind == "scatter") for s in series]
+    languages = dict.fromkeys((ctx.lang, "en"))  # English too: the figure may lack a font for the first
+    texts = [
+        OverlayText(
+            title=tr(lang, "overlay_title"),
+            expected=tuple(tr(lang, "overlay_expected", name=curve.name.get(lang)) for curve in check.curves),
+            drawn=tuple(tr(lang, "overlay_yours", label=s.label if s.label and not s.label.startswith("_")
+                           else tr(lang, "overlay_unlabelled", n=i + 1)) for i, s in enumerate(series)),
+        )
+        for lang in languages if lang in LANGS
+    ]
+    return Attachment("overlay", f"{function}.overlay.png", b"", ctx.tr("overlay_png"),
+                      render=lambda: render_overlay(drawn, expected, texts))
+
+
 def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
     """Match each expected curve to a distinct drawn series, then look for what tells them apart."""
     import torch
@@ -93,6 +125,7 @@ def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
         for f in figures if f.requested_size_inches
     )
     series = [(figure, axes, s) for figure in figures for axes in figure.axes for s in axes.series]
+    attachments += (_overlay(check, ctx, view, [s for _, _, s in series], function),)
     if not series:
         return Verdict("failed", ctx.tr("plot_no_figure", function=function), hint=ctx.tr("plot_curves_hint"),
                        tips=tips, line=line, attachments=attachments)

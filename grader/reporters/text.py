@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import re
+from itertools import groupby
 
-from grader.scorecard import CheckResult, Scorecard
+from grader.reporters.plain import plain
+from grader.scorecard import CheckResult, Scorecard, TraceFrame
 
 _MARKS = {"passed": "✔", "failed": "✘", "error": "!"}
 _COLORS = {"passed": "32", "failed": "31", "error": "33", "dim": "2", "bold": "1"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|\x1b\[[0-9;?]*[A-Za-z]")
 
 LABELS = {
     "en": {"points": "points", "hint": "hint", "tip": "tip", "printed": "Your program printed", "seed": "seed",
            "isolation": "isolation", "weaker": "Isolation was weaker than full", "file": "file",
-           "answers": "Answers for your instructor", "ungraded": "not graded", "reproduce": "reproduce with --seed"},
+           "answers": "Answers for your instructor", "ungraded": "not graded", "reproduce": "reproduce with --seed",
+           "traceback": "Traceback (your code only, most recent call last):",
+           "frame": 'File "{file}", line {line}, in {function}',
+           "frame_cell": 'File "{file}", cell {cell}, line {line}, in {function}',
+           "repeated": "[Previous line repeated {n} more times]", "colon": ": "},
     "zh": {"points": "分", "hint": "提示", "tip": "建议", "printed": "你的程序输出", "seed": "随机种子",
            "isolation": "隔离", "weaker": "隔离程度低于完整隔离", "file": "文件",
-           "answers": "提交给老师的回答", "ungraded": "不计分", "reproduce": "用 --seed 复现"},
+           "answers": "提交给老师的回答", "ungraded": "不计分", "reproduce": "用 --seed 复现",
+           "traceback": "回溯（只显示你的代码，最近的调用在最后）：",
+           "frame": '文件 "{file}"，第 {line} 行，在 {function} 中',
+           "frame_cell": '文件 "{file}"，第 {cell} 个单元格第 {line} 行，在 {function} 中',
+           "repeated": "[上一行又重复了 {n} 次]", "colon": "："},
 }
 
 
@@ -26,7 +34,7 @@ def _points(value: float) -> str:
 
 def clean(text: str) -> str:
     """Student-controlled text with terminal control sequences removed."""
-    return _CONTROL.sub("", text)
+    return plain(text)
 
 
 class _Style:
@@ -41,17 +49,39 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-def _check_lines(check: CheckResult, style: _Style, labels: dict[str, str]) -> list[str]:
+_SHOWN_REPEATS = 3
+"""Identical frames in a row (a recursion) shown before the rest are counted, as Python does."""
+
+
+def traceback_lines(frames: list[TraceFrame], file: str, labels: dict[str, str]) -> list[str]:
+    """The student's frames as Python prints a traceback, outermost first, ending at their line."""
+    lines = [labels["traceback"]]
+    for _, run in groupby(frames, key=lambda f: (f.line, f.cell, f.function)):
+        same = list(run)
+        for frame in same[:_SHOWN_REPEATS]:
+            template = labels["frame_cell"] if frame.cell is not None else labels["frame"]
+            lines.append("  " + template.format(file=clean(file), cell=frame.cell, line=frame.line,
+                                                function=clean(frame.function)))
+            if frame.text:
+                lines.append("    " + clean(frame.text))
+        if len(same) > _SHOWN_REPEATS:
+            lines.append("  " + labels["repeated"].format(n=len(same) - _SHOWN_REPEATS))
+    return lines
+
+
+def _check_lines(check: CheckResult, style: _Style, labels: dict[str, str], file: str) -> list[str]:
     mark = style(_MARKS[check.status], check.status) if check.graded else style("·", "dim")
     points = f"{_points(check.score)}/{_points(check.max_score)}" if check.graded else labels["ungraded"]
     lines = [f"    {mark} {check.id}  {style(points, 'dim')}"]
     lines.append(_indent(clean(check.message), "        "))
+    if check.traceback:
+        lines.append(_indent("\n".join(traceback_lines(check.traceback, file, labels)), "        "))
     if check.hint:
-        lines.append(_indent(f"{labels['hint']}: {clean(check.hint)}", "        "))
+        lines.append(_indent(f"{labels['hint']}{labels['colon']}{clean(check.hint)}", "        "))
     for tip in check.tips:
-        lines.append(_indent(f"{labels['tip']}: {clean(tip)}", "        "))
+        lines.append(_indent(f"{labels['tip']}{labels['colon']}{clean(tip)}", "        "))
     for artifact in check.artifacts:
-        lines.append(f"        {labels['file']}: {artifact.path}")
+        lines.append(f"        {labels['file']}{labels['colon']}{artifact.path}  ({clean(artifact.description)})")
     return lines
 
 
@@ -64,8 +94,10 @@ def render(scorecard: Scorecard, color: bool = False, verbose: bool = True) -> s
     lines = [head]
     if scorecard.error:
         lines.append(_indent(clean(scorecard.error), "  "))
+    if scorecard.error_traceback:
+        lines.append(_indent("\n".join(traceback_lines(scorecard.error_traceback, scorecard.submission, labels)), "  "))
     if scorecard.error_hint:
-        lines.append(_indent(f"{labels['hint']}: {clean(scorecard.error_hint)}", "  "))
+        lines.append(_indent(f"{labels['hint']}{labels['colon']}{clean(scorecard.error_hint)}", "  "))
     for exercise in scorecard.exercises:
         status = "passed" if exercise.score >= exercise.max_score else ("failed" if exercise.score > 0 else "error")
         mark = style(_MARKS[status if status != "error" else "failed"], status)
@@ -74,11 +106,11 @@ def render(scorecard: Scorecard, color: bool = False, verbose: bool = True) -> s
                      f"{_points(exercise.score)}/{_points(exercise.max_score)}")
         for check in exercise.checks:
             if verbose or check.status != "passed" or check.tips:
-                lines.extend(_check_lines(check, style, labels))
+                lines.extend(_check_lines(check, style, labels, scorecard.submission))
     run = scorecard.run
     if scorecard.answers:
         lines.append("")
-        lines.append(labels["answers"] + ":")
+        lines.append(labels["answers"] + labels["colon"].rstrip())
         for name, answer in scorecard.answers.items():
             lines.append(_indent(f"{name}: {clean(answer)}", "  "))
     if run is not None and run.output.strip():
@@ -87,11 +119,11 @@ def render(scorecard: Scorecard, color: bool = False, verbose: bool = True) -> s
         lines.append(_indent(clean(run.output.rstrip()), "  | "))
     if run is not None:
         lines.append("")
-        footer = f"{labels['seed']} {run.seed} ({labels['reproduce']} {run.seed}) · {labels['isolation']}: {run.isolation.get('level')}"
+        footer = f"{labels['seed']} {run.seed} ({labels['reproduce']} {run.seed}) · {labels['isolation']}{labels['colon']}{run.isolation.get('level')}"
         lines.append(style(footer, "dim"))
         missing = run.isolation.get("missing") or []
         if run.isolation.get("level") != "namespaces":
-            lines.append(style(f"{labels['weaker']}: {'; '.join(missing) or run.isolation.get('level')}", "failed"))
+            lines.append(style(f"{labels['weaker']}{labels['colon']}{'; '.join(missing) or run.isolation.get('level')}", "failed"))
     return "\n".join(lines) + "\n"
 
 

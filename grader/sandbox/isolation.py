@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import re
 import resource
 import stat
 import sys
@@ -16,21 +17,45 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture (added after the syscall tables were unified)
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+# Root loses its special treatment for good: no capabilities from uid 0, on exec or on setuid
+# (SECURE_NOROOT, SECURE_NO_SETUID_FIXUP, each locked, and KEEP_CAPS locked off).
+SECURE_NOROOT_LOCKED = 0x2F
 
 NOBODY = 65534
-TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+JOB_UID_BASE = 2_000_000_000
+"""Jobs run as uid (and gid) JOB_UID_BASE + the supervisor's PID: a user of their own, unique among
+live jobs, so that the process limit of one submission is not shared with another running beside it."""
+TMP_DIRS = {"/tmp": "64m", "/var/tmp": "16m", "/dev/shm": "16m"}
+"""Private, writable directories of the child and their sizes: their pages are memory that
+RLIMIT_AS does not count, so they are kept small (RLIMIT_FSIZE caps each file besides)."""
+TMP_INODES = 4096
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
@@ -46,10 +71,10 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
 
 
-def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     """mount(2)."""
     _check(
-        _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
+        _libc.mount(source.encode() if source else None, target.encode(), fstype.encode() if fstype else None,
                     ctypes.c_ulong(flags), data.encode() if data else None),
         f"mount {target}",
     )
@@ -84,6 +109,8 @@ class Isolation:
     """The child runs as an unprivileged user of its own (nobody), not as the grader's user."""
     rlimits: bool = False
     """CPU, memory, file-size, open-file and core-dump limits are set."""
+    read_only: bool = False
+    """Every file system the child sees is read-only, except its own private temporary directories."""
     notes: tuple[str, ...] = field(default_factory=tuple)
     """Why a protection is missing, where known."""
 
@@ -101,8 +128,9 @@ class Isolation:
         """Plain-language names of the protections that are not in force."""
         names = {
             "network_namespace": "network not isolated",
-            "pid_namespace": "stray processes may survive (no PID namespace)",
+            "pid_namespace": "no PID namespace (leftover processes are killed one by one)",
             "mount_namespace": "shared /tmp and file system view (no mount namespace)",
+            "read_only": "the submission may write wherever the grader's user may",
             "rlimits": "no resource limits",
         }
         return [text for key, text in names.items() if not getattr(self, key)]
@@ -118,18 +146,26 @@ class Isolation:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Isolation:
         """The inverse of `to_dict` (unknown keys ignored)."""
-        kwargs = {k: bool(data.get(k)) for k in ("network_namespace", "pid_namespace", "mount_namespace", "separate_user", "rlimits")}
+        kwargs = {k: bool(data.get(k)) for k in ("network_namespace", "pid_namespace", "mount_namespace", "separate_user", "rlimits", "read_only")}
         notes = data.get("notes") or ()
         return cls(**kwargs, notes=tuple(str(n) for n in notes) if isinstance(notes, (list, tuple)) else ())
 
 
-def enter_worker_namespaces() -> tuple[Isolation, bool]:
+NAMESPACE_MODES = ("auto", "user", "none")
+"""How the warm worker isolates children: `auto` (as root: namespaces and a user of each job's
+own; otherwise inside a user namespace), `user` (a user namespace even as root: the layout of an
+unprivileged grader) or `none` (resource limits only, as where namespaces are forbidden)."""
+
+
+def enter_worker_namespaces(mode: str = "auto") -> tuple[Isolation, bool]:
     """Called once by the warm worker: leave the network; as non-root, become root of a user namespace.
 
     Returns what holds so far and whether children may create PID and mount namespaces.
     """
     notes: list[str] = []
-    if os.geteuid() == 0:
+    if mode == "none":
+        return Isolation(notes=("namespaces turned off",)), False
+    if os.geteuid() == 0 and mode == "auto":
         try:
             unshare(CLONE_NEWNET)
             return Isolation(network_namespace=True), True
@@ -155,7 +191,8 @@ def enter_job_namespaces(base: Isolation, allowed: bool) -> Isolation:
     if not allowed:
         return base
     try:
-        unshare(CLONE_NEWPID | CLONE_NEWNS)
+        # IPC too: System V segments and message queues would otherwise outlive the child.
+        unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
         return replace(base, pid_namespace=True, mount_namespace=True)
     except OSError as exc:
         return replace(base, notes=base.notes + (f"PID/mount namespace: {exc.strerror}",))
@@ -172,6 +209,19 @@ def needed_paths() -> list[str]:
     paths.update(p for p in sys.path if p and os.path.isdir(p))
     # The worker runs in "/", which `python -m` puts on sys.path; "/" itself is not a need.
     return sorted({os.path.realpath(p) for p in paths} - {"/"})
+
+
+def checkout_extras() -> list[str]:
+    """When the grader runs from a source checkout: everything in it but the `grader` package.
+
+    A checkout holds example solutions, tests and history that a submission must not read; an
+    installed grader (site-packages) has none of that beside it.
+    """
+    package = Path(__file__).resolve().parents[1]
+    root = package.parent
+    if not (root / "pyproject.toml").is_file() or root.name in ("site-packages", "dist-packages"):
+        return []
+    return sorted(str(entry) for entry in root.iterdir() if entry != package and not entry.is_symlink())
 
 
 def _closed_ancestor(path: str) -> str | None:
@@ -217,8 +267,63 @@ def expose_to_other_users(keep: list[str]) -> None:
             os.close(handle)
 
 
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def make_read_only() -> None:
+    """Make every mount of this (private) mount namespace read-only and nosuid.
+
+    One recursive mount_setattr(2) where the kernel has it (5.12+); otherwise each mount point is
+    remounted read-only in turn, keeping the flags it has (a user namespace may not drop them).
+    """
+    attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID)
+    syscall = _libc.syscall
+    result = syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), ctypes.c_char_p(b"/"),
+                     ctypes.c_uint(AT_RECURSIVE), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)))
+    if result == 0:
+        return
+    remount_each_read_only()
+
+
+_STATVFS_TO_MOUNT = {os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
+                     os.ST_NOATIME: MS_NOATIME, os.ST_NODIRATIME: MS_NODIRATIME, os.ST_RELATIME: MS_RELATIME}
+
+
+def mount_points() -> list[str]:
+    """Mount points of this mount namespace, parents before children (from /proc/self/mountinfo)."""
+    points = []
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            # Field 5 is the mount point, with space, tab, newline and backslash escaped in octal.
+            raw = line.split()[4]
+            points.append(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), raw))
+    return points
+
+
+def remount_each_read_only() -> None:
+    """The fallback of `make_read_only`: a read-only bind remount of every mount point.
+
+    Goes on past a mount that refuses, so that the others are read-only still; then raises.
+    """
+    refused: OSError | None = None
+    for point in mount_points():
+        try:
+            flags = os.statvfs(point).f_flag
+        except OSError:
+            continue  # hidden by a later mount on a parent; nothing there to reach
+        kept = sum(bit for st, bit in _STATVFS_TO_MOUNT.items() if flags & st)
+        try:
+            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | kept)
+        except OSError as exc:
+            refused = refused or exc
+    if refused is not None:
+        raise refused
+
+
 def set_up_file_system(isolation: Isolation, hide: list[str], keep: list[str]) -> tuple[Isolation, str]:
-    """In the child, as root of its mount namespace: private /tmp and /proc, grader paths hidden.
+    """In the child, as root of its mount namespace: read-only view, private /tmp and /proc, grader paths hidden.
 
     Returns what holds and the fresh, empty working directory to run in.
     """
@@ -226,11 +331,22 @@ def set_up_file_system(isolation: Isolation, hide: list[str], keep: list[str]) -
     if isolation.mount_namespace:
         try:
             mount("none", "/", None, MS_REC | MS_PRIVATE)
+        except OSError as exc:
+            notes.append(str(exc))
+            isolation = replace(isolation, mount_namespace=False)
+    if isolation.mount_namespace:
+        try:
+            # Before the private mounts below, which stay writable: everything else is read-only.
+            make_read_only()
+            isolation = replace(isolation, read_only=True)
+        except OSError as exc:
+            notes.append(f"read-only: {exc}")
+        try:
             # A /proc of the new PID namespace: the grader's processes are not listed in it.
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
-            for tmp in TMP_DIRS:
+            for tmp, size in TMP_DIRS.items():
                 if os.path.isdir(tmp) and not any(_is_under(k, tmp) for k in keep):
-                    mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+                    mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},nr_inodes={TMP_INODES},mode=1777")
             for path in hide:
                 if not os.path.exists(path) or any(_is_under(k, path) for k in keep):
                     continue
@@ -238,7 +354,7 @@ def set_up_file_system(isolation: Isolation, hide: list[str], keep: list[str]) -
                     mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
                 else:
                     mount("/dev/null", path, None, MS_BIND)
-            if os.geteuid() == 0:
+            if other_users_available():
                 expose_to_other_users(keep)
         except OSError as exc:
             notes.append(str(exc))
@@ -249,18 +365,87 @@ def set_up_file_system(isolation: Isolation, hide: list[str], keep: list[str]) -
     return replace(isolation, notes=tuple(notes)), workdir
 
 
-def drop_privileges(isolation: Isolation, workdir: str) -> Isolation:
-    """As real root only: hand the working directory to `nobody` and become `nobody`."""
-    if os.geteuid() != 0 or not isolation.mount_namespace:
+def _uid_map() -> list[tuple[int, int, int]]:
+    with open("/proc/self/uid_map") as uid_map:
+        return [tuple(int(n) for n in line.split()) for line in uid_map if line.strip()]  # type: ignore[misc]
+
+
+def is_real_root() -> bool:
+    """True for root of the whole system, False for root of a user namespace or any other user."""
+    try:
+        return os.geteuid() == 0 and _uid_map() == [(0, 0, 4294967295)]
+    except (OSError, ValueError):
+        return False
+
+
+def other_users_available() -> bool:
+    """True for root with other user ids to become: not in the one-id user namespace of an unprivileged grader."""
+    try:
+        return os.geteuid() == 0 and sum(length for _, _, length in _uid_map()) > 1
+    except (OSError, ValueError):
+        return False
+
+
+def job_uid(supervisor_pid: int) -> int:
+    """The user (and group) id a job runs as."""
+    return JOB_UID_BASE + supervisor_pid
+
+
+def drop_privileges(isolation: Isolation, workdir: str, uid: int, keep: list[str]) -> Isolation:
+    """As root with other users to become: hand the working directory to the job's own user and become it.
+
+    Where that id does not exist (a container's user namespace maps fewer ids), `nobody` stands in.
+    Without a mount namespace this works only when every directory the child needs is open to
+    other users (an interpreter under /root is not).
+    """
+    if not other_users_available():
+        return isolation
+    if not isolation.mount_namespace:
+        closed = sorted({a for a in map(_closed_ancestor, _outermost(keep)) if a is not None})
+        if closed:
+            return replace(isolation, notes=isolation.notes + (f"separate user: {', '.join(closed)} is closed to other users",))
+    problem = None
+    for candidate in (uid, NOBODY):
+        try:
+            os.chown(workdir, candidate, candidate)
+            os.setgroups([])
+            os.setgid(candidate)
+            os.setuid(candidate)
+            return replace(isolation, separate_user=True)
+        except OSError as exc:
+            problem = exc
+    return replace(isolation, notes=isolation.notes + (f"separate user: {problem.strerror if problem else '?'}",))
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities(isolation: Isolation) -> Isolation:
+    """For a child that is still uid 0 (of the system or of a user namespace): give up every capability.
+
+    Otherwise it could unmount what hides the grader's files, remount the file system writable or,
+    as real root, ignore file permissions and the process limit.
+    """
+    if os.geteuid() != 0:
         return isolation
     try:
-        os.chown(workdir, NOBODY, NOBODY)
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
-        return replace(isolation, separate_user=True)
+        prctl(PR_SET_SECUREBITS, SECURE_NOROOT_LOCKED)
+        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+        for cap in range(last + 1):
+            prctl(PR_CAPBSET_DROP, cap)
+        if SYS_CAPSET is None:
+            raise OSError(0, f"capset: unknown on {os.uname().machine}")
+        header = _CapHeader(version=0x20080522, pid=0)  # _LINUX_CAPABILITY_VERSION_3: two data words
+        data = (_CapData * 2)()
+        _check(_libc.syscall(ctypes.c_long(SYS_CAPSET), ctypes.byref(header), ctypes.byref(data)), "capset")
+        return isolation
     except OSError as exc:
-        return replace(isolation, notes=isolation.notes + (f"separate user: {exc.strerror}",))
+        return replace(isolation, notes=isolation.notes + (f"capabilities: {exc.strerror or exc}",))
 
 
 @dataclass(frozen=True)
@@ -276,7 +461,9 @@ class Limits:
     open_files: int = 256
     """Open file descriptors."""
     processes: int = 64
-    """Processes and threads of the child's user (only when it runs as its own user)."""
+    """Processes and threads the child may add (not enforceable for a child that stays real root)."""
+    observations_mb: int = 64
+    """Bytes of observations the grader accepts from one submission, all its calls together."""
 
 
 def _mapped_bytes() -> int:
@@ -284,8 +471,36 @@ def _mapped_bytes() -> int:
         return int(statm.read().split()[0]) * resource.getpagesize()
 
 
+def _threads_of_user(uid: int) -> int:
+    """Processes and threads of `uid` that this process can see (the kernel's count for RLIMIT_NPROC)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return count
+
+
+def _process_limit(isolation: Isolation, limits: Limits) -> int | None:
+    """RLIMIT_NPROC for the child, or None where it cannot be set meaningfully."""
+    if isolation.separate_user:
+        return limits.processes  # a user of its own: every process of that user is the child's
+    if not isolation.pid_namespace and not is_real_root():
+        # Counted over the grader's whole user, so allow what runs now plus the child's share.
+        return _threads_of_user(os.getuid()) + limits.processes
+    # Real root is exempt from the limit; inside a user namespace the kernel's count cannot be
+    # read from here, and the PID namespace ends every process at the end anyway.
+    return None
+
+
 def apply_limits(isolation: Isolation, limits: Limits) -> Isolation:
-    """Set the child's resource limits; processes only when it has a user of its own (root ignores it)."""
+    """Set the child's resource limits and forbid it to gain privileges again."""
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb << 20, limits.file_mb << 20))
@@ -293,12 +508,60 @@ def apply_limits(isolation: Isolation, limits: Limits) -> Isolation:
         address_space = _mapped_bytes() + (limits.memory_mb << 20)
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-        if isolation.separate_user:
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        processes = _process_limit(isolation, limits)
+        if processes is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         return replace(isolation, rlimits=True)
     except (OSError, ValueError) as exc:
         return replace(isolation, notes=isolation.notes + (f"limits: {exc}",))
+
+
+def become_subreaper() -> None:
+    """Have orphaned descendants reparented to this process, so that `kill_descendants` finds them."""
+    try:
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat_file:
+                fields = stat_file.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                children.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return children
+
+
+def kill_descendants(rounds: int = 200) -> None:
+    """As a subreaper: kill and reap every process below this one, `setsid` escapes included.
+
+    Each killed process's own children are reparented here, so a few rounds reach the whole tree
+    even while it forks. Without a PID namespace this is what ends what a submission left running.
+    """
+    import signal
+
+    for _ in range(rounds):
+        children = _children_of(os.getpid())
+        if not children:
+            return
+        for child in children:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+        for child in children:
+            try:
+                os.waitpid(child, 0)
+            except ChildProcessError:
+                pass
 
 
 def die_with_parent() -> None:

@@ -27,6 +27,17 @@ from grader.wire import FrameDecoder, read_frame, write_frame
 MODULE_NAME = "submission"
 
 
+def _pristine_grad() -> Any:
+    import torch
+
+    return torch.autograd.grad
+
+
+# Taken when the warm worker imports this module, before any submission runs: a submission that
+# replaces torch.autograd.grad does not get to compute the gradient reported for its own function.
+AUTOGRAD_GRAD = _pristine_grad()
+
+
 class Runner:
     """One child's conversation with the grader."""
 
@@ -158,7 +169,7 @@ class Runner:
         if not value.requires_grad:
             return {"grad_error": "no_graph"}
         try:
-            (grad,) = torch.autograd.grad(value.sum(), leaf, allow_unused=True)
+            (grad,) = AUTOGRAD_GRAD(value.sum(), leaf, allow_unused=True)
         except Exception as exc:  # noqa: BLE001 - the student's graph may be broken in any way
             return {"grad_error": "failed", "grad_message": safe_str(exc, 500)}
         if grad is None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader.observations import CallOutcome, CallReport, DoneReport, ModuleReport, parse_frame
-from grader.sandbox.isolation import Isolation, Limits
+from grader.sandbox.isolation import NAMESPACE_MODES, Isolation, Limits
 from grader.sandbox.zygote import receive_message, send_message
 from grader.wire import FrameDecoder, ProtocolError, encode_frame
 
@@ -97,6 +97,8 @@ class RunRecord:
     wall_time: float = 0.0
     children: int = 0
     """How many children ran (1 + restarts after timeouts and crashes)."""
+    observation_bytes: int = 0
+    """Bytes received on the observations channel, all children together (capped by Limits)."""
 
 
 PlanFor = Callable[[ModuleReport], list[dict[str, Any]]]
@@ -105,9 +107,13 @@ PlanFor = Callable[[ModuleReport], list[dict[str, Any]]]
 class Sandbox:
     """A warm worker and the means to run submissions in isolated children forked from it."""
 
-    def __init__(self, limits: Limits | None = None, python: str | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, python: str | None = None, namespaces: str = "auto") -> None:
+        """`namespaces` is one of isolation.NAMESPACE_MODES: `none` and `user` stand in for weaker systems."""
+        if namespaces not in NAMESPACE_MODES:
+            raise ValueError(f"namespaces must be one of {', '.join(NAMESPACE_MODES)}, not {namespaces!r}")
         self.limits = limits or Limits()
         self.python = python or sys.executable
+        self.namespaces = namespaces
         self.isolation = Isolation()
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
@@ -133,7 +139,7 @@ class Sandbox:
             if name in os.environ:
                 env[name] = os.environ[name]
         self._process = subprocess.Popen(
-            [self.python, "-m", "grader.sandbox.zygote", str(theirs.fileno())],
+            [self.python, "-m", "grader.sandbox.zygote", str(theirs.fileno()), self.namespaces],
             pass_fds=[theirs.fileno()], env=env, cwd="/", stdin=subprocess.DEVNULL,
             stdout=self._log, stderr=self._log, start_new_session=True,
         )
@@ -211,6 +217,10 @@ class Sandbox:
             if time.monotonic() >= deadline:
                 for call in calls[position:]:
                     record.calls[call["index"]] = CallOutcome(call["index"], "not_run", detail="total time limit")
+                break
+            if record.observation_bytes > self.limits.observations_mb << 20:
+                for call in calls[position:]:
+                    record.calls[call["index"]] = CallOutcome(call["index"], "not_run", detail=attempt.violation)
                 break
         record.wall_time = time.monotonic() - started
         return record
@@ -327,6 +337,7 @@ class _Attempt:
                     self.record.output.add(chunk)
                 elif self.violation is None:
                     self._receive(chunk, job)
+                # After a violation the child is being killed; what it still sends is read and dropped.
         if self.phase == "import" and self.record.module is None:
             self.record.import_problem = "timeout" if self.killed_for in ("timeout", "total") else _how_it_ended(self.ended)
 
@@ -365,8 +376,13 @@ class _Attempt:
             pass
 
     def _receive(self, chunk: bytes, job: socket.socket) -> None:
+        self.record.observation_bytes += len(chunk)
+        cap = self.sandbox.limits.observations_mb << 20
         try:
-            for body in self.decoder.feed(chunk):
+            if self.record.observation_bytes > cap:
+                # One submission's reports live in the grader's memory until it is judged.
+                raise ProtocolError(f"more than {self.sandbox.limits.observations_mb} MiB of observations")
+            for body in self.decoder.frames(chunk):
                 self._handle(parse_frame(body))
         except ProtocolError as exc:
             self.violation = str(exc)

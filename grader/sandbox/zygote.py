@@ -66,11 +66,17 @@ def _preload() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Serve `spawn` requests from the grader until it says `quit` or goes away."""
+    """Serve `spawn` requests from the grader until it says `quit` or goes away.
+
+    Usage: `python -m grader.sandbox.zygote FD [auto|user|none]` (see isolation.NAMESPACE_MODES).
+    """
     control = socket.socket(fileno=int(argv[1]))
+    # Supervisors and children inherit this: a child running as our user cannot ptrace them.
+    isolation.make_undumpable()
     _preload()
-    base, namespaces_allowed = isolation.enter_worker_namespaces()
+    base, namespaces_allowed = isolation.enter_worker_namespaces(argv[2] if len(argv) > 2 else "auto")
     keep = isolation.needed_paths()
+    hidden = isolation.checkout_extras()
     send_message(control, {"op": "ready", "pid": os.getpid(), "isolation": base.to_dict()})
     # Supervisors are reaped by the kernel; the grader learns their fate on the job socket.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
@@ -86,7 +92,7 @@ def main(argv: list[str]) -> None:
         if pid == 0:
             try:
                 control.close()
-                _supervise(request, fds, base, namespaces_allowed, keep)
+                _supervise({**request, "hide": list(request.get("hide", [])) + hidden}, fds, base, namespaces_allowed, keep)
             finally:
                 os._exit(70)
         for fd in fds:
@@ -100,12 +106,15 @@ def _supervise(request: dict[str, Any], fds: list[int], base: Isolation, namespa
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     job = socket.socket(fileno=job_fd)
     state = isolation.enter_job_namespaces(base, namespaces_allowed)
+    if not state.pid_namespace:
+        isolation.become_subreaper()  # what escapes the child's process group comes back to us
     setup_read, setup_write = os.pipe()
+    uid = isolation.job_uid(os.getpid())
     child = os.fork()
     if child == 0:
         job.close()
         os.close(setup_read)
-        _child(request, state, keep, commands_fd, observations_fd, output_fd, setup_write)
+        _child(request, state, keep, uid, commands_fd, observations_fd, output_fd, setup_write)
     for fd in (setup_write, commands_fd, observations_fd, output_fd):
         os.close(fd)
     setup = _read_all(setup_read)
@@ -118,6 +127,7 @@ def _supervise(request: dict[str, Any], fds: list[int], base: Isolation, namespa
     _, status = os.waitpid(child, 0)
     if not state.pid_namespace:
         _kill_group(child)  # what a PID namespace would have ended with the child
+        isolation.kill_descendants()
     if not state.mount_namespace and report.get("workdir"):
         import shutil
 
@@ -176,7 +186,7 @@ def _wait_or_kill(job: socket.socket, child: int, state: Isolation) -> None:
                     return
 
 
-def _child(request: dict[str, Any], state: Isolation, keep: list[str], commands_fd: int,
+def _child(request: dict[str, Any], state: Isolation, keep: list[str], uid: int, commands_fd: int,
            observations_fd: int, output_fd: int, setup_fd: int) -> None:
     """The child: isolate itself, report how, then hand over to the runner. Never returns."""
     try:
@@ -185,9 +195,11 @@ def _child(request: dict[str, Any], state: Isolation, keep: list[str], commands_
         isolation.die_with_parent()
         state, workdir = isolation.set_up_file_system(state, request.get("hide", []), keep)
         os.chdir(workdir)
-        state = isolation.drop_privileges(state, workdir)
+        state = isolation.drop_privileges(state, workdir, uid, keep)
         isolation.die_with_parent()  # a change of user clears the parent-death signal
         state = isolation.apply_limits(state, Limits(**request.get("limits", {})))
+        state = isolation.drop_capabilities(state)
+        isolation.make_undumpable()  # a change of user resets it; other children may share our user
         os.write(setup_fd, json.dumps({"isolation": state.to_dict(), "workdir": workdir}).encode())
         os.close(setup_fd)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -205,6 +217,7 @@ def _child(request: dict[str, Any], state: Isolation, keep: list[str], commands_
         os.environ.update({
             "HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": workdir, "OMP_NUM_THREADS": "1",
+            "USER": "student", "LOGNAME": "student",  # the job's user has no passwd entry (getpass)
         })
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Annotated, Any, Union
 
 import yaml
-from pydantic import Field, ValidationError, create_model
+from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from grader.checks import available_kinds
 from grader.checks.base import CheckKind
@@ -197,7 +197,13 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None) -> Load
         for error in exc.errors():
             loc = _clean_path(tuple(error["loc"]), data)
             issues.append(SpecIssue(path, _line(root, loc), format_path(loc), _describe(error, data, loc, kinds)))
-        raise SpecError(issues) from None
+        # Names that point nowhere are errors too: report them now, not after the fields are fixed.
+        reported = {issue.path for issue in issues}
+        check = TypeAdapter(exercise_model(kinds).model_fields["checks"].annotation.__args__[0])
+        for loc, message in ExerciseBase.partial(data, check).dangling_references():
+            if format_path(loc) not in reported:
+                issues.append(SpecIssue(path, _line(root, loc), format_path(loc), message))
+        raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path))) from None
     issues = [SpecIssue(path, _line(root, loc), format_path(loc), message) for loc, message in spec.dangling_references()]
     reference = None
     if spec.reference is not None and any(c.reference_names() for c in spec.checks):

@@ -6,7 +6,7 @@ import ast
 import re
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError, field_validator, model_validator
 
 from grader.i18n import Localized
 
@@ -185,6 +185,13 @@ class CheckBase(SpecModel):
         return []
 
 
+def _valid_or_none(adapter: TypeAdapter[Any], value: Any) -> Any:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        return None
+
+
 class ExerciseBase(SpecModel):
     """One exercise: what the student defines, the inputs and calls the grader makes, and the checks."""
 
@@ -219,16 +226,24 @@ class ExerciseBase(SpecModel):
         return value
 
     def dangling_references(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Names that point nowhere (a call to an undeclared function, a check on an unknown call...), with their field paths."""
+        """Names that point nowhere (a call to an undeclared function, a check on an unknown call...), with their field paths.
+
+        Also works on a partly valid spec (see `partial`): entries that failed validation are
+        None, count as declared, and are not looked into (their own errors are reported already).
+        """
         problems: list[tuple[tuple[str | int, ...], str]] = []
 
         def declared(names: dict[str, Any]) -> str:
             return ", ".join(sorted(names)) or "none"
 
         for name, spec in self.inputs.items():
+            if isinstance(spec, GraphInput) and spec.leaf in self.inputs and self.inputs[spec.leaf] is None:
+                continue
             if isinstance(spec, GraphInput) and not isinstance(self.inputs.get(spec.leaf), TensorInput):
                 problems.append((("inputs", name, "leaf"), f"{spec.leaf!r} is not a tensor input"))
         for name, call in self.calls.items():
+            if call is None:
+                continue
             if call.function not in self.functions:
                 problems.append((("calls", name, "function"),
                                  f"{call.function!r} is not declared under `functions` (declared: {declared(self.functions)})"))
@@ -238,6 +253,8 @@ class ExerciseBase(SpecModel):
                                  f"input {arg!r} is not declared under `inputs` (declared: {declared(self.inputs)})"))
         seen: set[str] = set()
         for i, check in enumerate(self.checks):
+            if check is None:
+                continue
             if check.id in seen:
                 problems.append((("checks", i, "id"), f"{check.id!r} is used by another check too"))
             seen.add(check.id)
@@ -249,6 +266,22 @@ class ExerciseBase(SpecModel):
                 problems.append((("checks", i), "needs reference functions but `reference` is null"))
             problems.extend((("checks", i, *path), text) for path, text in check.problems_in(self))
         return problems
+
+    @classmethod
+    def partial(cls, data: dict[str, Any], check_adapter: TypeAdapter[Any]) -> ExerciseBase:
+        """The parts of an invalid spec that validate on their own (others as None), to look for dangling names."""
+        def each(section: str, adapter: TypeAdapter[Any]) -> dict[str, Any]:
+            raw = data.get(section)
+            return {str(k): _valid_or_none(adapter, v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+        raw_checks = data.get("checks")
+        return cls.model_construct(
+            functions=each("functions", TypeAdapter(FunctionSpec)),
+            inputs=each("inputs", TypeAdapter(InputSpec)),
+            calls=each("calls", TypeAdapter(CallSet)),
+            checks=[_valid_or_none(check_adapter, c) for c in raw_checks] if isinstance(raw_checks, list) else [],
+            reference=data.get("reference", "reference.py"),
+        )
 
     @property
     def max_score(self) -> float:

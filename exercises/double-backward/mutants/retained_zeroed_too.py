@@ -1,0 +1,29 @@
+# fails: retained-accumulates
+"""backward_twice_retained zeroes the gradient in between, so .grad is 4x instead of 8x."""
+
+import torch
+
+
+def backward_twice(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = 2 * torch.dot(x, x)
+    y.backward()
+    y.backward()  # RuntimeError: the first call freed the graph
+
+
+def backward_twice_retained(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = 2 * torch.dot(x, x)
+    y.backward(retain_graph=True)
+    x.grad.zero_()
+    y.backward()
+    return x.grad
+
+
+def backward_twice_zeroed(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = 2 * torch.dot(x, x)
+    y.backward(retain_graph=True)
+    x.grad.zero_()
+    y.backward()
+    return x.grad

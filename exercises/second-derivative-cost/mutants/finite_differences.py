@@ -1,0 +1,29 @@
+# fails: values, autograd
+"""The second derivative by central finite differences: close, but not autograd's exact value."""
+
+import torch
+
+
+def second_derivative(f, x):
+    h = 1e-4
+    return (f(x + h) - 2 * f(x) + f(x - h)) / (h * h)
+
+
+def graph_size(t):
+    if t.grad_fn is None:
+        return 0
+    seen, stack = set(), [t.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(child for child, _ in node.next_functions if child is not None)
+    return len(seen)
+
+
+WHY_SECOND_DERIVATIVE_COSTS_MORE = (
+    "To differentiate a second time, autograd has to record the backward pass of the first "
+    "derivative as a graph of its own (create_graph=True). That graph is larger than the forward "
+    "graph, and the second backward pass has to traverse all of it."
+)

@@ -1,0 +1,21 @@
+# fails: plot
+"""A plot with only one curve: sin, without its derivative."""
+
+import matplotlib.pyplot as plt
+import torch
+
+
+def sin_and_grad(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = torch.sin(x)
+    y.sum().backward()
+    return y.detach(), x.grad
+
+
+def plot_sin_and_grad(x):
+    y, dydx = sin_and_grad(x)
+    plt.figure(figsize=(6, 3))
+    plt.plot(x, y, label="sin(x)")
+    plt.xlabel("x")
+    plt.legend()
+    plt.show()

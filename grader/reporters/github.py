@@ -1,0 +1,133 @@
+"""GitHub Actions: annotations on the student's lines, fencing of untrusted output, and the Classroom result.
+
+- `annotations`: `::error file=…,line=…,title=…::message` for each graded check that did not pass
+  (`warning` for checks worth no points, `notice` for tips), at the student's line; a notebook's
+  lines are inside cells, which GitHub cannot point at, so those annotate the file and name the cell.
+- `fence`: text that holds anything the submission controls, between `::stop-commands::TOKEN` and
+  `::TOKEN::`, so a printed `::error::` or `::add-mask::` is shown, not obeyed.
+- `classroom_result`: the base64 `result` output that GitHub Classroom's grading reporter sums.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+
+from grader.messages import tr
+from grader.reporters.plain import plain as _plain
+from grader.scorecard import CheckResult, ExerciseResult, Scorecard
+
+_STATUS = {"passed": "pass", "failed": "fail", "error": "error"}
+
+
+def escape_data(text: str) -> str:
+    """The message part of a workflow command: `%`, CR and LF encoded, as the runner decodes them."""
+    return _plain(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A `key=value` property of a workflow command: like data, plus `:` and `,`."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(level: str, message: str, **properties: object) -> str:
+    """One workflow command line, e.g. `::error file=a.py,line=3,title=T::message`."""
+    props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items() if value is not None)
+    return f"::{level} {props}::{escape_data(message)}" if props else f"::{level}::{escape_data(message)}"
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _location(scorecard: Scorecard, line: int | None, cell: int | None) -> dict[str, object]:
+    # GitHub counts lines of the file; a notebook's line is inside a cell, so only the file is named.
+    return {"file": scorecard.submission, "line": line if cell is None else None}
+
+
+def _message(scorecard: Scorecard, check: CheckResult, *extra: str) -> str:
+    lines = [*extra, check.message]
+    if check.cell is not None and check.line is not None:
+        lines.insert(0, f"({tr(scorecard.lang, 'ci_where_cell', cell=check.cell, line=check.line)})")
+    if check.hint:
+        lines.append(tr(scorecard.lang, "ci_hint", text=check.hint))
+    return "\n".join(lines)
+
+
+def _check_annotations(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult) -> list[str]:
+    lang = scorecard.lang
+    where = _location(scorecard, check.line, check.cell)
+    name = check.title or check.id
+    found = []
+    if check.status != "passed" and check.graded:
+        title = tr(lang, "ci_check_title", exercise=exercise.id, check=name,
+                   score=_points(check.score), max_score=_points(check.max_score))
+        found.append(command("error", _message(scorecard, check), **where, title=title))
+    elif check.status != "passed":
+        found.append(command("warning", _message(scorecard, check), **where,
+                             title=tr(lang, "ci_not_graded", exercise=exercise.id, check=name)))
+    for tip in check.tips:
+        found.append(command("notice", tip, **where, title=tr(lang, "ci_check_tip", exercise=exercise.id, check=name)))
+    return found
+
+
+def annotations(scorecard: Scorecard) -> str:
+    """Workflow commands that annotate the student's file, one line each ("" when there is nothing to say)."""
+    lang = scorecard.lang
+    if scorecard.error:
+        # Every check then says "not run": one annotation at the cause says it all.
+        message = scorecard.error + (f"\n{tr(lang, 'ci_hint', text=scorecard.error_hint)}" if scorecard.error_hint else "")
+        line = command("error", message, **_location(scorecard, scorecard.error_line, scorecard.error_cell),
+                       title=tr(lang, "ci_not_run"))
+        return line + "\n"
+    lines = [a for e in scorecard.exercises for c in e.checks for a in _check_annotations(scorecard, e, c)]
+    return "".join(line + "\n" for line in lines)
+
+
+def fence(text: str, token: str) -> str:
+    """`text` between `::stop-commands::token` and `::token::`: the runner obeys no command inside."""
+    if len(token) < 16 or not token.isalnum():
+        raise ValueError("the stop-commands token must be a long random alphanumeric string")
+    if token in text:
+        raise ValueError("the stop-commands token occurs in the text it fences")
+    return f"::stop-commands::{token}\n{text.rstrip(chr(10))}\n::{token}::\n"
+
+
+def _test(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult, batch: bool) -> dict[str, object]:
+    name = f"{exercise.id} / {check.title or check.id}"
+    seed = f" --seed {scorecard.run.seed}" if scorecard.run else ""
+    message = check.message + (f"\n{tr(scorecard.lang, 'ci_hint', text=check.hint)}" if check.hint else "")
+    return {
+        "name": _plain(f"{scorecard.submission}: {name}" if batch else name),
+        "status": _STATUS[check.status],
+        "score": check.score,
+        "message": _plain(message),
+        "test_code": _plain(f"grade {shlex.quote(scorecard.submission)} -e {exercise.id}{seed}"),
+        "filename": _plain(scorecard.submission),
+        "line_no": check.line if check.cell is None else None,
+        "duration": check.duration,
+    }
+
+
+def classroom_payload(scorecards: list[Scorecard], fail_under: float | None = None) -> dict[str, object]:
+    """The Classroom result object: `status` follows the grade command's exit status (`error`: a submission did not run)."""
+    if any(card.error for card in scorecards):
+        status = "error"
+    elif fail_under is not None:
+        status = "pass" if all(card.score >= fail_under for card in scorecards) else "fail"
+    else:
+        status = "pass" if all(card.passed for card in scorecards) else "fail"
+    batch = len(scorecards) > 1
+    return {
+        "version": 1,
+        "status": status,
+        "max_score": sum(card.max_score for card in scorecards),
+        "tests": [_test(card, e, c, batch) for card in scorecards for e in card.exercises for c in e.checks if c.graded],
+    }
+
+
+def classroom_result(scorecards: list[Scorecard], fail_under: float | None = None) -> str:
+    """The base64 JSON that a grading step sets as its `result` output, for `autograding-grading-reporter`."""
+    payload = json.dumps(classroom_payload(scorecards, fail_under), ensure_ascii=False, separators=(",", ":"))
+    return base64.b64encode(payload.encode("utf-8")).decode("ascii")

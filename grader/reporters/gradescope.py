@@ -1,0 +1,99 @@
+"""Gradescope's `results.json`: one test per check, with its points, status, feedback and visibility.
+
+Hidden checks get `after_published`: students see neither them nor (Gradescope's rule when any
+test is not visible) their total until the instructor publishes grades, and then they see the real
+feedback. So the summary shown to students states the total only when no check is hidden, and the
+course's `run_autograder` grades with `--show-hidden`: Gradescope does the hiding.
+"""
+
+from __future__ import annotations
+
+import json
+
+from grader.messages import tr
+from grader.reporters.plain import plain as _plain
+from grader.scorecard import CheckResult, ExerciseResult, Scorecard
+
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _where(lang: str, check: CheckResult) -> str | None:
+    if check.line is None:
+        return None
+    if check.cell is not None:
+        return tr(lang, "ci_where_cell", cell=check.cell, line=check.line)
+    return tr(lang, "ci_where_line", line=check.line)
+
+
+def _output(lang: str, check: CheckResult) -> str:
+    lines = [check.message]
+    if check.hint:
+        lines.append(tr(lang, "ci_hint", text=check.hint))
+    lines.extend(tr(lang, "ci_tip", text=tip) for tip in check.tips)
+    where = _where(lang, check)
+    if where:
+        lines.append(f"({where})")
+    return _plain("\n".join(lines))
+
+
+def _test(lang: str, exercise: ExerciseResult, check: CheckResult, number: str) -> dict[str, object]:
+    return {
+        "name": _plain(f"{exercise.id} / {check.title or check.id}"),
+        "number": number,
+        "score": check.score if check.graded else 0.0,
+        "max_score": check.max_score if check.graded else 0.0,
+        "status": "passed" if check.status == "passed" else "failed",
+        "output": _output(lang, check),
+        "tags": [exercise.id, check.id],
+        "visibility": "after_published" if check.hidden else "visible",
+    }
+
+
+def _summary(scorecard: Scorecard) -> str:
+    lang = scorecard.lang
+    lines = []
+    if scorecard.error:
+        lines.append(scorecard.error)
+        if scorecard.error_hint:
+            lines.append(tr(lang, "ci_hint", text=scorecard.error_hint))
+    hidden = any(c.hidden for e in scorecard.exercises for c in e.checks)
+    if hidden:
+        lines.append(tr(lang, "ci_hidden_total"))
+    else:
+        lines.append(tr(lang, "ci_total", score=_points(scorecard.score), max_score=_points(scorecard.max_score)))
+    run = scorecard.run
+    if run is not None and run.output.strip():
+        lines += ["", tr(lang, "ci_printed", bytes=run.output_bytes) + ":", run.output.rstrip()]
+    return _plain("\n".join(lines))
+
+
+def results(scorecard: Scorecard) -> dict[str, object]:
+    """The `results.json` object of one graded submission."""
+    tests = [
+        _test(scorecard.lang, exercise, check, f"{i}.{j}")
+        for i, exercise in enumerate(scorecard.exercises, 1)
+        for j, check in enumerate(exercise.checks, 1)
+    ]
+    return {
+        # Whole seconds, as Gradescope's own examples give it.
+        "execution_time": round(scorecard.run.wall_time) if scorecard.run else 0,
+        "output": _summary(scorecard),
+        "output_format": "text",
+        "test_output_format": "text",
+        # What run_autograder prints may hold the details of hidden checks.
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "submission": _plain(scorecard.submission),
+            "seed": scorecard.run.seed if scorecard.run else None,
+            "grader_version": scorecard.grader_version,
+        },
+    }
+
+
+def render(scorecard: Scorecard) -> str:
+    """`results.json` of one graded submission, as text."""
+    return json.dumps(results(scorecard), ensure_ascii=False, indent=2) + "\n"
