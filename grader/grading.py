@@ -34,6 +34,8 @@ class GradeOptions:
     show_hidden: bool = False
     hide: tuple[str, ...] = ()
     """Paths the submission must not see, beyond the exercise directories."""
+    keep_figures: bool = False
+    """Render the figures a submission draws to PNG files (for --artifacts); costs time otherwise spared."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def grade_submission(path: Path, exercises: list[LoadedExercise], sandbox: Sandb
     plans: list[Plan] = []
 
     def plan_for(module: ModuleReport) -> list[dict[str, Any]]:
-        plans.append(build_plan([e.spec for e in exercises], module, options.seed))
+        plans.append(build_plan([e.spec for e in exercises], module, options.seed, render_figures=options.keep_figures))
         return [call.wire() for call in plans[0].calls]
 
     run = sandbox.run(request_for(exercises, submission, options), plan_for, options.call_timeout, options.total_timeout)
@@ -140,10 +142,23 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
         error_line=line, error_cell=cell,
         error_traceback=student_traceback(failed_import.traceback, submission) if failed_import else [],
         run=RunInfo(seed=options.seed, isolation=run.isolation.to_dict(), wall_time=round(run.wall_time, 3),
-                    children=run.children, output=run.output.text(), output_bytes=run.output.total),
+                    children=run.children, output=shown_output(run, options), output_bytes=run.output.total,
+                    withheld_output_bytes=0 if options.show_hidden else run.private_output.total,
+                    max_rss_kb=run.max_rss_kb),
         lang=lang, grader_version=__version__, answers=answers,
     )
     return Graded(scorecard, attachments)
+
+
+def shown_output(run: RunRecord, options: GradeOptions) -> str:
+    """What the submission printed, without what it printed during calls only hidden checks judge.
+
+    Those calls receive the hidden inputs; a submission that prints its arguments would show them.
+    """
+    shown = run.output.text()
+    if run.private_output.total and options.show_hidden:
+        shown += f"\n[{tr(options.lang, 'hidden_output_header')}]\n" + run.private_output.text()
+    return shown
 
 
 def safe_name(text: str) -> str:

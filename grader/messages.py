@@ -333,6 +333,28 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{name} 应当是字符串；实际是 {got}。",
     },
     # -- reports ------------------------------------------------------------------------------
+    "hidden_output_header": {
+        "en": "printed during hidden checks",
+        "zh": "隐藏检查期间的输出",
+    },
+    "hidden_output_withheld": {
+        "en": "{n} bytes printed during hidden checks are not shown.",
+        "zh": "隐藏检查期间输出的 {n} 字节未显示。",
+    },
+    "isolation_network_namespace": {"en": "network not isolated", "zh": "网络未隔离"},
+    "isolation_pid_namespace": {
+        "en": "no PID namespace (leftover processes are killed one by one)",
+        "zh": "没有 PID 命名空间（残留进程逐个终止）",
+    },
+    "isolation_mount_namespace": {
+        "en": "shared /tmp and file system view (no mount namespace)",
+        "zh": "共享 /tmp 和文件系统视图（没有挂载命名空间）",
+    },
+    "isolation_read_only": {
+        "en": "the submission may write wherever the grader's user may",
+        "zh": "提交的代码可以写入评分用户能写的任何位置",
+    },
+    "isolation_rlimits": {"en": "no resource limits", "zh": "没有资源限制"},
     "hidden_check": {"en": "Hidden check: details are shown after grading is published.", "zh": "隐藏检查：评分公布后才会显示详情。"},
     "requires_grad_numpy_hint": {
         "en": "A tensor that requires grad cannot become a numpy array: use t.detach().numpy(), or pass t.detach() to matplotlib.",

@@ -27,11 +27,13 @@ class PlannedCall:
     args: tuple[dict[str, Any], ...]
     grad: bool
     capture: frozenset[str]
+    private: bool = False
+    """Only hidden checks judge this call: what the student prints during it is withheld too."""
 
     def wire(self) -> dict[str, Any]:
         """The call as the child receives it; a repeat reuses the very objects of the call before it."""
-        return {"index": self.index, "function": self.function, "args": list(self.args),
-                "grad": self.grad, "capture": sorted(self.capture), "reuse_args": self.repeat > 0}
+        return {"index": self.index, "function": self.function, "args": list(self.args), "grad": self.grad,
+                "capture": sorted(self.capture), "reuse_args": self.repeat > 0, "private": self.private}
 
 
 @dataclass(frozen=True)
@@ -71,16 +73,32 @@ def read_domain(value: Any) -> tuple[Domain | None, str | None]:
     return (low, high), None
 
 
-def captures_by_call_set(exercise: ExerciseBase) -> dict[str, frozenset[str]]:
-    """What each call set must record beyond values, from the checks that judge it."""
+def captures_by_call_set(exercise: ExerciseBase, render_figures: bool = False) -> dict[str, frozenset[str]]:
+    """What each call set must record beyond values, from the checks that judge it.
+
+    `png`: render captured figures to images, which costs time; only when they will be kept.
+    """
     captures: dict[str, set[str]] = {name: set() for name in exercise.calls}
     for check in exercise.checks:
         for name in check.call_names():
             captures.setdefault(name, set()).update(check.captures)
+    if render_figures:
+        for capture in captures.values():
+            if "figures" in capture:
+                capture.add("png")
     return {name: frozenset(c) for name, c in captures.items()}
 
 
-def build_plan(exercises: list[ExerciseBase], module: ModuleReport, seed: int) -> Plan:
+def private_call_sets(exercise: ExerciseBase) -> set[str]:
+    """Call sets judged by hidden checks only."""
+    judged_by: dict[str, list[bool]] = {}
+    for check in exercise.checks:
+        for name in check.call_names():
+            judged_by.setdefault(name, []).append(check.visibility == "hidden")
+    return {name for name, hidden in judged_by.items() if hidden and all(hidden)}
+
+
+def build_plan(exercises: list[ExerciseBase], module: ModuleReport, seed: int, render_figures: bool = False) -> Plan:
     """Every call to make, skipping functions the submission does not define."""
     calls: list[PlannedCall] = []
     domains: dict[tuple[str, str], Domain] = {}
@@ -94,7 +112,8 @@ def build_plan(exercises: list[ExerciseBase], module: ModuleReport, seed: int) -
                     overrides[name] = domains[(exercise.id, name)] = domain
                 else:
                     problems[(exercise.id, name)] = problem or "domain_not_pair"
-        captures = captures_by_call_set(exercise)
+        captures = captures_by_call_set(exercise, render_figures)
+        private = private_call_sets(exercise)
         for set_name, call_set in exercise.calls.items():
             described = module.functions.get(call_set.function)
             if described is None or not described.defined or not described.callable:
@@ -111,5 +130,6 @@ def build_plan(exercises: list[ExerciseBase], module: ModuleReport, seed: int) -
                             index=len(calls), exercise=exercise.id, call_set=set_name,
                             function=call_set.function, case=case_number, sample=sample, repeat=repeat,
                             args=args, grad=call_set.grad, capture=captures.get(set_name, frozenset()),
+                            private=set_name in private,
                         ))
     return Plan(tuple(calls), domains, problems)

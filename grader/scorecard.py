@@ -86,6 +86,10 @@ class RunInfo(ResultModel):
     output: str = ""
     """What the submission printed, truncated."""
     output_bytes: int = 0
+    withheld_output_bytes: int = 0
+    """Bytes printed during calls only hidden checks judge, left out of `output`."""
+    max_rss_kb: int = 0
+    """Peak resident memory of the submission's process (the largest, if it ran in several)."""
 
 
 class Scorecard(ResultModel):

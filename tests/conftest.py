@@ -37,10 +37,12 @@ def grade_source(tmp_path, sandbox, builtin):
     """Grade Python source given as a string; returns the Graded result."""
 
     def grade(source: str, exercises: list[LoadedExercise] | None = None, name: str = "submission.py",
-              seed: int = 1234, timeout: float = 5.0, total_timeout: float = 60.0, lang: str = "en") -> Graded:
+              seed: int = 1234, timeout: float = 5.0, total_timeout: float = 60.0, lang: str = "en",
+              keep_figures: bool = False) -> Graded:
         path = tmp_path / name
         path.write_text(textwrap.dedent(source), encoding="utf-8")
-        options = GradeOptions(seed=seed, call_timeout=timeout, total_timeout=total_timeout, lang=lang)  # type: ignore[arg-type]
+        options = GradeOptions(seed=seed, call_timeout=timeout, total_timeout=total_timeout, lang=lang,  # type: ignore[arg-type]
+                               keep_figures=keep_figures)
         return grade_submission(path, exercises if exercises is not None else builtin, sandbox, options)
 
     return grade

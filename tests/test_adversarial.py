@@ -289,7 +289,7 @@ def _network(attack: Attack, directory: Path):
             assert received == [], "the submission reached a listener on this machine"
             assert "tcp sent" not in outcome.graded.scorecard.run.output
         else:
-            assert "network not isolated" in isolation["missing"]
+            assert "network_namespace" in isolation["missing"]
 
     yield verify
 

@@ -108,3 +108,17 @@ def test_invalid_spec_directory_exits_two(tmp_path):
     result = run_cli(str(EXAMPLES / "solution.py"), "--exercises", str(tmp_path))
     assert result.returncode == 2
     assert "bad.yaml:4" in result.stderr and "unknown kind 'nope'" in result.stderr
+
+
+def test_a_submission_cannot_read_another_submission_of_the_batch(tmp_path):
+    first, second = tmp_path / "alice", tmp_path / "bob"
+    first.mkdir()
+    second.mkdir()
+    secret = second / "bob.py"
+    secret.write_text("SECRET = 'bob-answer-42'\n")
+    (first / "alice.py").write_text(
+        f"try:\n    print(open({str(secret)!r}).read())\nexcept OSError as error:\n    print('blocked', type(error).__name__)\n")
+    result = run_cli(str(first / "alice.py"), str(secret), "--format", "json", "--seed", "1", "-e", "double-backward")
+    cards = json.loads(result.stdout)["submissions"]
+    alice = next(c for c in cards if c["submission"].endswith("alice.py"))
+    assert "bob-answer-42" not in alice["run"]["output"] and "blocked" in alice["run"]["output"]

@@ -208,7 +208,9 @@ def plot_sin_and_grad(x):
 
 
 def test_the_figure_is_saved_beside_a_reference_overlay_only_when_files_are_wanted(grade_source, builtin, tmp_path):
-    graded = grade_source(PLOT, only(builtin, "sin-derivative-plot"))
+    unwanted = grade_source(PLOT, only(builtin, "sin-derivative-plot"))
+    assert [a.kind for a in unwanted.attachments[("sin-derivative-plot", "plot")]] == ["overlay"]  # no PNG rendered
+    graded = grade_source(PLOT, only(builtin, "sin-derivative-plot"), keep_figures=True)
     attachments = graded.attachments[("sin-derivative-plot", "plot")]
     overlay = next(a for a in attachments if a.kind == "overlay")
     assert overlay.data == b"" and overlay.render is not None  # nothing drawn unless saved

@@ -370,6 +370,23 @@ def test_hidden_checks_count_but_withhold_inputs_messages_and_expected_values(tm
     assert json.loads(json_report.render(hidden.scorecard))["exercises"][0]["checks"][1]["hidden"] is True
 
 
+def test_what_a_submission_prints_during_hidden_checks_is_withheld(tmp_path, sandbox):
+    folder = tmp_path / "hidden-demo"
+    folder.mkdir()
+    (folder / "exercise.yaml").write_text(HIDDEN_SPEC)
+    (folder / "reference.py").write_text("def double(x):\n    return 2 * x\n")
+    (loaded,) = load_exercises(tmp_path)
+    submission = tmp_path / "printer.py"
+    submission.write_text(HIDDEN_SUBMISSION.replace("def boom(x):\n", "def boom(x):\n    print('argument', x.tolist())\n")
+                          + "print('imported')\n")
+    hidden = grade_submission(submission, [loaded], sandbox, GradeOptions(seed=SEED)).scorecard
+    shown = grade_submission(submission, [loaded], sandbox, GradeOptions(seed=SEED, show_hidden=True)).scorecard
+    assert "imported" in hidden.run.output and "4242." not in hidden.run.output
+    assert hidden.run.withheld_output_bytes > 0
+    assert "4242." not in text.render(hidden) and "not shown" in text.render(hidden)
+    assert "argument" in shown.run.output and "4242." in shown.run.output and shown.run.withheld_output_bytes == 0
+
+
 # -- docs/authoring.md ------------------------------------------------------------------------
 
 def test_the_tutorial_exercise_passes_selftest(tmp_path, sandbox):

@@ -197,7 +197,7 @@ def test_without_namespaces_the_scorecard_says_so_and_escapees_still_die(sandbox
     card = _grade_file(sandbox_without_namespaces, builtin, "setsid_grandchild.py", tmp_path, tag)
     isolation = card.run.isolation
     assert isolation["level"] == "rlimits-only" and isolation["rlimits"]
-    assert "network not isolated" in isolation["missing"]
+    assert "network_namespace" in isolation["missing"]
     report = text.render(card)
     assert "Isolation was weaker than full" in report and "network not isolated" in report
     assert {e.id: e.score for e in card.exercises}["double-backward"] == 10

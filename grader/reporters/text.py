@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from grader.messages import MESSAGES, tr
 from grader.reporters.plain import plain
 from grader.scorecard import CheckResult, Scorecard, TraceFrame
 
@@ -117,11 +118,14 @@ def render(scorecard: Scorecard, color: bool = False, verbose: bool = True) -> s
         lines.append("")
         lines.append(f"{labels['printed']} ({run.output_bytes} bytes):")
         lines.append(_indent(clean(run.output.rstrip()), "  | "))
+    if run is not None and run.withheld_output_bytes:
+        lines.append(style(tr(scorecard.lang, "hidden_output_withheld", n=run.withheld_output_bytes), "dim"))
     if run is not None:
         lines.append("")
         footer = f"{labels['seed']} {run.seed} ({labels['reproduce']} {run.seed}) · {labels['isolation']}{labels['colon']}{run.isolation.get('level')}"
         lines.append(style(footer, "dim"))
-        missing = run.isolation.get("missing") or []
+        missing = [tr(scorecard.lang, f"isolation_{name}") for name in run.isolation.get("missing") or []
+                   if f"isolation_{name}" in MESSAGES]
         if run.isolation.get("level") != "namespaces":
             lines.append(style(f"{labels['weaker']}{labels['colon']}{'; '.join(missing) or run.isolation.get('level')}", "failed"))
     return "\n".join(lines) + "\n"

@@ -124,16 +124,12 @@ class Isolation:
             return "partial"
         return "rlimits-only" if self.rlimits else "none"
 
+    PROTECTIONS = ("network_namespace", "pid_namespace", "mount_namespace", "read_only", "rlimits")
+    """The protections whose absence the scorecard reports (reporters word them)."""
+
     def missing(self) -> list[str]:
-        """Plain-language names of the protections that are not in force."""
-        names = {
-            "network_namespace": "network not isolated",
-            "pid_namespace": "no PID namespace (leftover processes are killed one by one)",
-            "mount_namespace": "shared /tmp and file system view (no mount namespace)",
-            "read_only": "the submission may write wherever the grader's user may",
-            "rlimits": "no resource limits",
-        }
-        return [text for key, text in names.items() if not getattr(self, key)]
+        """The names of the protections that are not in force (see PROTECTIONS)."""
+        return [name for name in self.PROTECTIONS if not getattr(self, name)]
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for the wire and the scorecard."""

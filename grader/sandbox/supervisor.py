@@ -99,6 +99,10 @@ class RunRecord:
     """How many children ran (1 + restarts after timeouts and crashes)."""
     observation_bytes: int = 0
     """Bytes received on the observations channel, all children together (capped by Limits)."""
+    private_output: CapturedOutput = field(default_factory=CapturedOutput)
+    """What the submission printed during calls that only hidden checks judge (withheld from students)."""
+    max_rss_kb: int = 0
+    """Peak resident memory of the largest child, as its supervisor measured it."""
 
 
 PlanFor = Callable[[ModuleReport], list[dict[str, Any]]]
@@ -167,20 +171,18 @@ class Sandbox:
         return text[-2000:] or "no output"
 
     def close(self) -> None:
-        """Stop the warm worker."""
+        """Stop the warm worker and anything still running under it."""
         if self._control is not None:
-            try:
-                send_message(self._control, {"op": "quit"})
-            except OSError:
-                pass
             self._control.close()
             self._control = None
         if self._process is not None:
+            # Killed, not asked to quit: it holds nothing worth saving, and a clean exit would
+            # spend a noticeable part of a single grade unloading torch.
             try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
                 os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
+            except ProcessLookupError:
+                pass
+            self._process.wait()
             self._process = None
         self._log.close()
 
@@ -311,6 +313,7 @@ class _Attempt:
         self.outbox += encode_frame(hello)
         self.phase = "import"
         self.phase_start = time.monotonic()
+        os.set_blocking(output, False)
         open_pipes = {observations, output}
         while True:
             now = time.monotonic()
@@ -322,6 +325,9 @@ class _Attempt:
             writers = [commands] if self.outbox and self.ended is None else []
             wait = (self.ended_at + DRAIN_GRACE if self.ended is not None else self._deadline()) - now
             readable, writable, _ = select.select(readers, writers, [], max(0.0, wait))
+            # Output first: the child flushes what a call printed before reporting the call, so
+            # output read before the report belongs to that call (and stays private if it is).
+            readable.sort(key=lambda source: source != output)
             if writable:
                 self._flush(commands)
             for source in readable:
@@ -329,17 +335,40 @@ class _Attempt:
                     message, _ = receive_message(job)
                     self.ended = message or {"event": "ended", "lost": True}
                     self.ended_at = time.monotonic()
+                    if isinstance(self.ended.get("max_rss_kb"), int):
+                        self.record.max_rss_kb = max(self.record.max_rss_kb, self.ended["max_rss_kb"])
+                    continue
+                if source == output:
+                    if not self._drain_output(output):
+                        open_pipes.discard(output)
                     continue
                 chunk = os.read(source, 1 << 16)
                 if not chunk:
                     open_pipes.discard(source)
-                elif source == output:
-                    self.record.output.add(chunk)
                 elif self.violation is None:
                     self._receive(chunk, job)
                 # After a violation the child is being killed; what it still sends is read and dropped.
         if self.phase == "import" and self.record.module is None:
             self.record.import_problem = "timeout" if self.killed_for in ("timeout", "total") else _how_it_ended(self.ended)
+
+    def _drain_output(self, output: int) -> bool:
+        """Read what the child printed, up to 1 MiB now; False once the pipe is closed."""
+        sink = self._output_sink()
+        for _ in range(16):
+            try:
+                chunk = os.read(output, 1 << 16)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                return False
+            sink.add(chunk)
+        return True
+
+    def _output_sink(self) -> CapturedOutput:
+        calls = self.calls
+        if self.phase == "calls" and calls is not None and self.position < len(calls) and calls[self.position].get("private"):
+            return self.record.private_output
+        return self.record.output
 
     def _deadline(self) -> float:
         if self.killed_for is not None:

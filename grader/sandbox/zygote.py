@@ -65,6 +65,34 @@ def _preload() -> None:
     import grader.sandbox.runner  # noqa: F401
 
 
+def _warm_up() -> None:
+    """Run once what every child would otherwise initialise on first use, at a cost per child.
+
+    torch.func's first transform sets itself up for about a second; autograd, function modes and
+    matplotlib's first drawing (fonts) add tens of milliseconds each. All of it runs single-threaded
+    (set above), so no thread pool exists to be broken by the forks that follow.
+    """
+    import matplotlib.figure
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    class PassThrough(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            return func(*args, **(kwargs or {}))
+
+    x = torch.linspace(-1.0, 1.0, 8, dtype=torch.float64, requires_grad=True)
+    with PassThrough():
+        (first,) = torch.autograd.grad((torch.sin(x) * x).sum(), x, create_graph=True)
+    first.sum().backward()
+    torch.func.vmap(torch.func.grad(torch.func.grad(torch.sin)))(x.detach())
+    figure = matplotlib.figure.Figure(figsize=(2, 2))
+    axes = figure.subplots()
+    axes.plot([0.0, 1.0], [0.0, 1.0], label="warm-up")
+    axes.set_title("warm-up")
+    axes.legend()
+    figure.canvas.draw()
+
+
 def main(argv: list[str]) -> None:
     """Serve `spawn` requests from the grader until it says `quit` or goes away.
 
@@ -80,7 +108,14 @@ def main(argv: list[str]) -> None:
     send_message(control, {"op": "ready", "pid": os.getpid(), "isolation": base.to_dict()})
     # Supervisors are reaped by the kernel; the grader learns their fate on the job socket.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    warm = served = False
     while True:
+        if served and not warm and not select.select([control], [], [], 0.0)[0]:
+            # Warm up after the first child is on its way, when no request waits: the single
+            # submission of `grade file.py` never waits for this, later children start warm.
+            _warm_up()
+            warm = True
+            continue
         request, fds = receive_message(control, max_fds=4)
         if request is None or request.get("op") == "quit":
             break
@@ -98,6 +133,7 @@ def main(argv: list[str]) -> None:
         for fd in fds:
             os.close(fd)
         send_message(control, {"op": "spawned", "job": request.get("job"), "pid": pid})
+        served = True
 
 
 def _supervise(request: dict[str, Any], fds: list[int], base: Isolation, namespaces_allowed: bool, keep: list[str]) -> None:
@@ -124,7 +160,7 @@ def _supervise(request: dict[str, Any], fds: list[int], base: Isolation, namespa
         report = {"isolation": state.to_dict(), "workdir": None}
     send_message(job, {"event": "started", "pid": child, "isolation": report["isolation"]})
     _wait_or_kill(job, child, state)
-    _, status = os.waitpid(child, 0)
+    _, status, usage = os.wait4(child, 0)
     if not state.pid_namespace:
         _kill_group(child)  # what a PID namespace would have ended with the child
         isolation.kill_descendants()
@@ -132,7 +168,8 @@ def _supervise(request: dict[str, Any], fds: list[int], base: Isolation, namespa
         import shutil
 
         shutil.rmtree(report["workdir"], ignore_errors=True)
-    ended: dict[str, Any] = {"event": "ended"}
+    # Peak resident memory of the child and of what it waited for, as the kernel counted it.
+    ended: dict[str, Any] = {"event": "ended", "max_rss_kb": usage.ru_maxrss}
     if os.WIFSIGNALED(status):
         ended["signal"] = os.WTERMSIG(status)
     else:

@@ -1,0 +1,55 @@
+"""What every command shares: exit statuses, usage errors, choosing exercises, running a command safely."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any, NoReturn
+
+import click
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+
+
+class UsageProblem(Exception):
+    """Something the user typed or pointed at is wrong; exit 2 with this one-line message."""
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print a one-line reason on stderr and exit (2 by default: the user's input is wrong)."""
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def select_exercises(exercises: list[Any], wanted: tuple[str, ...]) -> list[Any]:
+    """The exercises named with -e (all when none is named); UsageProblem lists the valid ids."""
+    if not wanted:
+        return exercises
+    by_id = {e.spec.id: e for e in exercises}
+    unknown = [w for w in wanted if w not in by_id]
+    if unknown:
+        raise UsageProblem(f"unknown exercise {', '.join(map(repr, unknown))}; choose from: {', '.join(by_id)}")
+    return [by_id[w] for w in wanted]
+
+
+def use_color(stream: Any) -> bool:
+    """Whether to colour output on this stream (a terminal, and NO_COLOR not set)."""
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def run_command(command: click.Command) -> None:
+    """Run a click command; any exception that escapes is a grader bug: traceback and exit 3."""
+    try:
+        command.main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the last line of defence
+        # A broken check-kind plugin is the user's setup, not our bug. Looked up lazily: importing
+        # grader.checks here would slow down `--help`, and a PluginError implies it was imported.
+        plugin_error = getattr(sys.modules.get("grader.checks"), "PluginError", None)
+        if plugin_error is not None and isinstance(exc, plugin_error):
+            fail(f"{command.name}: {exc}")
+        traceback.print_exc()
+        click.echo("This is a bug in the grader (exit 3); please report it with the output above.", err=True)
+        sys.exit(EXIT_BUG)

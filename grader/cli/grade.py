@@ -1,0 +1,199 @@
+"""`grade`: the command students and course CI run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from grader import __version__
+from grader.cli import ci
+from grader.cli.common import EXIT_FAILED, EXIT_OK, UsageProblem, fail, select_exercises, use_color
+from grader.cli.progress import Progress
+
+SUBMISSION_SUFFIXES = (".py", ".ipynb")
+
+
+def collect_submissions(paths: tuple[str, ...]) -> list[tuple[Path, str]]:
+    """(path, name as displayed) of every submission: files as given, directories expanded."""
+    found: list[tuple[Path, str]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            entries = sorted(p for p in path.iterdir()
+                             if p.is_file() and p.suffix in SUBMISSION_SUFFIXES and not p.name.startswith("."))
+            if not entries:
+                raise UsageProblem(f"{raw}: no .py or .ipynb files in this directory")
+            found.extend((p, str(p)) for p in entries)
+        elif path.is_file():
+            if path.suffix not in SUBMISSION_SUFFIXES:
+                raise UsageProblem(f"{raw}: not a .py file or .ipynb notebook")
+            found.append((path, raw))
+        else:
+            raise UsageProblem(f"{raw}: no such file or directory")
+    return found
+
+
+def _load_exercises(exercises_dir: Path | None, exercise_ids: tuple[str, ...], command: str = "grade") -> list[Any]:
+    from grader.spec.loader import SpecError, builtin_exercises_dir, load_exercises
+
+    try:
+        return select_exercises(load_exercises(exercises_dir or builtin_exercises_dir()), exercise_ids)
+    except SpecError as exc:
+        fail(f"{command}: invalid exercise spec:\n{exc}")
+    except UsageProblem as exc:
+        fail(f"{command}: {exc}")
+
+
+def _write_starter(target: str, paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: Path | None,
+                   lang: str | None) -> NoReturn:
+    """`grade --starter [PATH]`: stubs for the selected exercises to PATH (never over a file) or stdout; exit 0."""
+    from grader.i18n import detect_lang
+    from grader.messages import tr
+    from grader.starter import function_count, render_starter
+
+    if paths:
+        fail(f"grade: --starter writes a starter file and grades nothing; give either --starter [PATH] or {paths[0]} to grade")
+    path = Path(target)
+    if target != "-" and path.suffix != ".py":
+        fail(f"grade: {target}: a starter file is Python; give a name that ends in .py")
+    if target != "-" and path.exists():
+        fail(f"grade: {target} already exists and is left as it is; choose another name for the starter file")
+    language = lang or detect_lang()
+    specs = [e.spec for e in _load_exercises(exercises_dir, exercise_ids)]
+    if target == "-":
+        click.echo(render_starter(specs, language), nl=False)  # type: ignore[arg-type]
+        sys.exit(EXIT_OK)
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(render_starter(specs, language, path.name))  # type: ignore[arg-type]
+    except FileExistsError:
+        fail(f"grade: {target} already exists and is left as it is; choose another name for the starter file")
+    except OSError as exc:
+        fail(f"grade: cannot write {target}: {exc.strerror}")
+    click.echo(tr(language, "starter_written", path=target, functions=function_count(specs), exercises=len(specs)))  # type: ignore[arg-type]
+    sys.exit(EXIT_OK)
+
+
+def _private_paths(submissions: list[tuple[Path, str]], artifacts_dir: Path | None) -> tuple[str, ...]:
+    """What no submission may see: every submission's folder (not only its own), outputs, CI runner files."""
+    folders = {str(path.resolve().parent) for path, _ in submissions}
+    outputs = [str(artifacts_dir.resolve())] if artifacts_dir else []
+    return tuple(sorted(folders)) + tuple(outputs) + tuple(ci.runner_paths())
+
+
+def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbox: Any, options: Any, jobs: int,
+               artifacts_dir: Path | None, output_format: str, quiet: bool) -> list[Any]:
+    """Grade every submission; in text format print each scorecard as soon as its turn comes."""
+    from grader.batch import grade_many
+    from grader.checks.base import ReferenceFailure
+    from grader.grading import save_attachments
+    from grader.reporters import text
+
+    progress = Progress(len(submissions)) if len(submissions) > 1 else None
+    started = time.monotonic()
+    scorecards = []
+    try:
+        for graded in grade_many(submissions, exercises, sandbox, options, jobs, on_done=progress.update if progress else None):
+            scorecard = save_attachments(graded, artifacts_dir) if artifacts_dir else graded.scorecard
+            scorecards.append(scorecard)
+            if output_format == "text":
+                if progress:
+                    progress.clear()
+                click.echo(ci.fenced_for_ci(text.render(scorecard, color=use_color(sys.stdout), verbose=not quiet)))
+    except ReferenceFailure as exc:
+        fail(f"grade: the exercise's reference code failed (fix the exercise, not the submission): {exc}")
+    if progress:
+        progress.finish(scorecards, time.monotonic() - started)
+    return scorecards
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option("-e", "--exercise", "exercise_ids", multiple=True, metavar="ID", help="Grade only this exercise (repeatable).")
+@click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Grade against this directory of exercise specs instead of the built-in ones.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people; json prints only the scorecard on stdout.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds allowed for importing the submission and for each call.")
+@click.option("--total-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="Seconds allowed for one whole submission.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Seed of the generated inputs (default: fresh each run).")
+@click.option("--fail-under", type=float, metavar="SCORE", help="Exit 0 when every submission scores at least SCORE.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), help="Language of messages (default: from the locale).")
+@click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Save the figures your functions draw here (PNG), each beside an overlay of the expected curves.")
+@click.option("--show-hidden", is_flag=True, help="Show the details of hidden checks (for instructors).")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Also write JUnit XML here (GitLab, Jenkins): a testsuite per exercise, a testcase per check.")
+@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Also write Gradescope's results.json here (one submission).")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Also write a Markdown report here (it goes to $GITHUB_STEP_SUMMARY too when that is set).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Also write a CSV gradebook here: a row per submission, a column per exercise.")
+@click.option("--memory", "memory_mb", type=click.IntRange(min=256), default=2048, show_default=True,
+              help="Megabytes of memory the submission may use beyond the grader's own.")
+@click.option("-q", "--quiet", is_flag=True, help="Text format: list only checks that did not pass.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, show_default="number of cores",
+              help="Submissions graded at the same time.")
+@click.option("--starter", "starter_path", is_flag=False, flag_value="-", metavar="[PATH]",
+              help="Write a starter file (a stub for every function of the selected exercises) to PATH, "
+                   "or to stdout without PATH, and exit without grading.")
+@click.version_option(__version__, prog_name="grade")
+def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: Path | None, output_format: str,
+          timeout: float, total_timeout: float, seed: int | None, fail_under: float | None, lang: str | None,
+          artifacts_dir: Path | None, show_hidden: bool, memory_mb: int, quiet: bool, jobs: int, starter_path: str | None,
+          junit_xml: Path | None, gradescope_path: Path | None, markdown_path: Path | None, csv_path: Path | None) -> None:
+    """Grade autograd exercises in PATH (a .py file, an .ipynb notebook, or a directory of them).
+
+    Exit status: 0 every check passed, 1 something did not, 2 usage or spec error, 3 grader bug.
+    """
+    if starter_path is not None:
+        _write_starter(starter_path, paths, exercise_ids, exercises_dir, lang)
+    if not paths:
+        fail("grade: give a .py file, an .ipynb notebook or a directory to grade "
+             "(or --starter [PATH] to write a starter file); see grade --help")
+    try:
+        submissions = collect_submissions(paths)
+    except UsageProblem as exc:
+        fail(f"grade: {exc}")
+    if gradescope_path and len(submissions) != 1:
+        fail(f"grade: --gradescope writes the results of one submission, and {len(submissions)} were given; grade one file")
+    from grader.sandbox.isolation import Limits, make_undumpable
+    from grader.sandbox.supervisor import Sandbox
+
+    # Other processes of this user (a submission's children among them) may not read our memory.
+    make_undumpable()
+    # Started first: the warm worker imports torch while this process loads the rest.
+    sandbox = Sandbox(Limits(memory_mb=memory_mb)).start()
+    try:
+        from grader.grading import GradeOptions
+        from grader.i18n import detect_lang
+
+        exercises = _load_exercises(exercises_dir, exercise_ids)
+        options = GradeOptions(
+            seed=seed if seed is not None else secrets.randbelow(2**31), call_timeout=timeout,
+            total_timeout=total_timeout, lang=lang or detect_lang(), show_hidden=show_hidden,  # type: ignore[arg-type]
+            hide=_private_paths(submissions, artifacts_dir), keep_figures=artifacts_dir is not None,
+        )
+        scorecards = _grade_all(submissions, exercises, sandbox, options, jobs, artifacts_dir, output_format, quiet)
+    finally:
+        sandbox.close()
+    from grader.reporters import json_report, text
+
+    if output_format == "json":
+        single = len(paths) == 1 and len(scorecards) == 1 and Path(paths[0]).is_file()
+        click.echo(json_report.render(scorecards[0]) if single else json_report.render_batch(scorecards), nl=False)
+    elif len(scorecards) > 1:
+        click.echo(text.render_summary(scorecards, color=use_color(sys.stdout)), nl=False)
+    ci.write_reports(scorecards, output_format, fail_under, junit_xml, gradescope_path, markdown_path, csv_path)
+    if fail_under is not None:
+        sys.exit(EXIT_OK if all(s.score >= fail_under for s in scorecards) else EXIT_FAILED)
+    sys.exit(EXIT_OK if all(s.passed for s in scorecards) else EXIT_FAILED)
