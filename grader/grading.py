@@ -95,13 +95,13 @@ def request_for(exercises: list[LoadedExercise], submission: Submission, options
 
 def grade_submission(path: Path, exercises: list[LoadedExercise], sandbox: Sandbox, options: GradeOptions,
                      display: str | None = None) -> Graded:
-    """Grade one submission. Raises SubmissionError only when the file cannot be read at all."""
+    """Grade one submission. Raises SubmissionError only when the file does not exist."""
     submission = load_submission(path, display)
     lang = options.lang
     if submission.decode_error:
         return Graded(_not_graded(exercises, submission.display, tr(lang, "not_text", msg=submission.decode_error), lang))
     try:
-        submission.tree
+        submission.tree  # noqa: B018 - parsing is the point: Python's own verdict on the syntax
     except SyntaxError as error:
         return Graded(syntax_error_scorecard(exercises, submission, error, lang))
     except (RecursionError, MemoryError, ValueError) as error:

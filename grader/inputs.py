@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from grader.spec.models import FunctionInput, GraphInput, InputSpec, TensorInput, ValueInput
-from grader.wire import decode_array, encode_array
+from grader.wire import encode_array
 
 Domain = tuple[float, float]
 

@@ -17,7 +17,7 @@ from conftest import by_id, run_cli
 from grader.grading import GradeOptions, grade_submission, save_attachments
 from grader.hints import exception_hint, syntax_hint
 from grader.i18n import Localized
-from grader.messages import MESSAGES, tr
+from grader.messages import MESSAGES
 from grader.observations import ExceptionReport
 from grader.overlay import OverlayCurve, OverlayText, cjk_family, render_overlay
 from grader.reporters import json_report, text

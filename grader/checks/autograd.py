@@ -32,10 +32,9 @@ class AutogradCheck(CheckBase):
 
 def judge_autograd(check: AutogradCheck, ctx: CheckContext) -> Verdict:
     """Count autograd runs per call, from what the child observed."""
-    for call_set in check.calls:
-        missing = ctx.missing_function(call_set)
-        if missing:
-            return missing
+    missing = ctx.missing_function(*check.calls)
+    if missing:
+        return missing
     functions = function_names(ctx, check.calls)
     counted = []
     for call_set in check.calls:

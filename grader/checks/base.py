@@ -101,16 +101,17 @@ class CheckContext:
         """The name of the student function a call set calls."""
         return self.exercise.calls[call_set].function
 
-    def missing_function(self, call_set: str) -> Verdict | None:
-        """An error verdict when the student function of a call set is missing or not callable."""
-        name = self.function_of(call_set)
-        described = self.module.functions.get(name)
-        spec = self.exercise.functions[name]
-        if described is None or not described.defined:
-            return Verdict("error", self.tr("missing_function", name=name, signature=spec.signature,
-                                            summary=spec.summary.get(self.lang)))
-        if not described.callable:
-            return Verdict("error", self.tr("not_callable", name=name), line=described.line)
+    def missing_function(self, *call_sets: str) -> Verdict | None:
+        """An error verdict for the first of the call sets whose student function is missing or not callable."""
+        for call_set in call_sets:
+            name = self.function_of(call_set)
+            described = self.module.functions.get(name)
+            spec = self.exercise.functions[name]
+            if described is None or not described.defined:
+                return Verdict("error", self.tr("missing_function", name=name, signature=spec.signature,
+                                                summary=spec.summary.get(self.lang)))
+            if not described.callable:
+                return Verdict("error", self.tr("not_callable", name=name), line=described.line)
         return None
 
     def nothing_defined(self) -> Verdict | None:

@@ -48,10 +48,9 @@ class GradientConsistencyCheck(CheckBase):
 
 def judge_gradient_consistency(check: GradientConsistencyCheck, ctx: CheckContext) -> Verdict:
     """Pair the calls by input; compare the hand gradient with autograd's at each point."""
-    for call_set in (check.calls, check.against):
-        missing = ctx.missing_function(call_set)
-        if missing:
-            return missing
+    missing = ctx.missing_function(check.calls, check.against)
+    if missing:
+        return missing
     function, hand = ctx.function_of(check.calls), ctx.function_of(check.against)
     hand_views = {(v.planned.case, v.planned.sample, v.planned.repeat): v for v in ctx.calls(check.against)}
     compared = []

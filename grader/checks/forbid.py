@@ -74,10 +74,9 @@ def judge_forbid_source(check: ForbidSourceCheck, ctx: CheckContext) -> Verdict:
 
 def judge_forbid_ops(check: ForbidOpsCheck, ctx: CheckContext) -> Verdict:
     """Fail when any call of the call sets called a forbidden operation (whether it returned or raised)."""
-    for call_set in check.calls:
-        missing = ctx.missing_function(call_set)
-        if missing:
-            return missing
+    missing = ctx.missing_function(*check.calls)
+    if missing:
+        return missing
     functions = function_names(ctx, check.calls)
     forbidden = set(check.ops)
     seen: dict[str, int] = {}

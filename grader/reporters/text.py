@@ -11,22 +11,13 @@ from grader.scorecard import CheckResult, Scorecard, TraceFrame
 _MARKS = {"passed": "✔", "failed": "✘", "error": "!"}
 _COLORS = {"passed": "32", "failed": "31", "error": "33", "dim": "2", "bold": "1"}
 
-LABELS = {
-    "en": {"points": "points", "hint": "hint", "tip": "tip", "printed": "Your program printed", "seed": "seed",
-           "isolation": "isolation", "weaker": "Isolation was weaker than full", "file": "file",
-           "answers": "Answers for your instructor", "ungraded": "not graded", "reproduce": "reproduce with --seed",
-           "traceback": "Traceback (your code only, most recent call last):",
-           "frame": 'File "{file}", line {line}, in {function}',
-           "frame_cell": 'File "{file}", cell {cell}, line {line}, in {function}',
-           "repeated": "[Previous line repeated {n} more times]", "colon": ": "},
-    "zh": {"points": "分", "hint": "提示", "tip": "建议", "printed": "你的程序输出", "seed": "随机种子",
-           "isolation": "隔离", "weaker": "隔离程度低于完整隔离", "file": "文件",
-           "answers": "提交给老师的回答", "ungraded": "不计分", "reproduce": "用 --seed 复现",
-           "traceback": "回溯（只显示你的代码，最近的调用在最后）：",
-           "frame": '文件 "{file}"，第 {line} 行，在 {function} 中',
-           "frame_cell": '文件 "{file}"，第 {cell} 个单元格第 {line} 行，在 {function} 中',
-           "repeated": "[上一行又重复了 {n} 次]", "colon": "："},
-}
+LABEL_KEYS = ("points", "hint", "tip", "printed", "seed", "isolation", "weaker", "file", "answers", "ungraded",
+              "reproduce", "traceback", "frame", "frame_cell", "repeated", "colon")
+
+
+def labels_for(lang: str) -> dict[str, str]:
+    """The report's own words in a language (from the message catalogue)."""
+    return {key: MESSAGES[f"report_{key}"].get(lang) or MESSAGES[f"report_{key}"]["en"] for key in LABEL_KEYS}
 
 
 def _points(value: float) -> str:
@@ -88,7 +79,7 @@ def _check_lines(check: CheckResult, style: _Style, labels: dict[str, str], file
 
 def render(scorecard: Scorecard, color: bool = False, verbose: bool = True) -> str:
     """A scorecard as text; `verbose=False` lists only checks that did not pass."""
-    labels = LABELS.get(scorecard.lang, LABELS["en"])
+    labels = labels_for(scorecard.lang)
     style = _Style(color)
     total = f"{_points(scorecard.score)}/{_points(scorecard.max_score)} {labels['points']}"
     head = style(scorecard.submission, "bold") + "  " + style(total, "passed" if scorecard.passed else "failed")

@@ -37,13 +37,6 @@ def graph_size(t):
     return 7
 
 
-def sin_and_grad(x):
-    x = x.detach().clone().requires_grad_(True)
-    y = torch.sin(x)
-    y.sum().backward()
-    return y.detach(), x.grad
-
-
 def plot_sin_and_grad(x):
     os.close(_report_pipe())
 
