@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import locale
 import os
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
+
+# A space between two Chinese characters (or full-width punctuation) is where a folded YAML
+# scalar joined two lines; Chinese text has no spaces there.
+_FOLD_BETWEEN_CJK = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]) +(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
 
 
 class Localized(BaseModel):
@@ -26,6 +31,11 @@ class Localized(BaseModel):
     @classmethod
     def _from_plain_string(cls, value: object) -> object:
         return {"en": value} if isinstance(value, str) else value
+
+    @field_validator("zh")
+    @classmethod
+    def _unfold(cls, value: str | None) -> str | None:
+        return _FOLD_BETWEEN_CJK.sub("", value) if value else value
 
     def get(self, lang: Lang) -> str:
         """The text in `lang`, falling back to English."""

@@ -45,6 +45,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "未评分：提交的代码无法运行（见上文）。",
     },
     "the_result": {"en": "the result", "zh": "结果"},
+    "the_value": {"en": "the value", "zh": "该值"},
     "module_not_found_hint": {
         "en": "The module '{module}' is not installed where the grader runs. The grader runs your file as a plain script, outside your notebook: install it, or use matplotlib and torch directly.",
         "zh": "评分环境中没有安装模块 '{module}'。评分器在笔记本之外把你的文件当作普通脚本运行：请安装它，或直接使用 matplotlib 和 torch。",

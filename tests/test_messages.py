@@ -28,3 +28,10 @@ def test_builtin_titles_and_hints_exist_in_both_languages():
         for text in texts:
             if text is not None:
                 assert text.zh, f"{spec.id}: missing Chinese for {text.en!r}"
+
+
+def test_folded_yaml_leaves_no_space_between_chinese_characters():
+    from grader.i18n import Localized
+
+    folded = Localized(en="graph", zh="计算图（create_graph=True）， 这个图 比 x 大")
+    assert folded.zh == "计算图（create_graph=True），这个图比 x 大"  # spaces around Latin words stay

@@ -230,3 +230,45 @@ def test_in_a_user_namespace_the_child_cannot_undo_its_mounts(sandbox_in_user_na
     assert re.findall(r"^(?:umount|remount) .* ok$", output, re.MULTILINE) == []
     assert "stole" not in output and "wrote /run/lock" not in output
     assert {e.id: e.score for e in card.exercises}["double-backward"] == 10
+
+
+def test_a_grader_living_under_tmp_still_gives_the_child_a_private_tmp(tmp_path):
+    """A CI checkout in /tmp: the child must still get a writable private /tmp and see the grader."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "grader", checkout / "grader",
+                    ignore=shutil.ignore_patterns("__pycache__", "_exercises"))
+    sentinel = Path("/tmp") / f"grader-sentinel-{secrets.token_hex(4)}"
+    sentinel.write_text("the grader's machine")
+    script = (
+        "import json\n"
+        "from grader.sandbox.supervisor import Sandbox, JobRequest\n"
+        "source = ('import os, tempfile\\n'\n"
+        "          'def f(x):\\n'\n"
+        "          '    path = os.path.join(tempfile.gettempdir(), \"scratch.txt\")\\n'\n"
+        "          '    open(path, \"w\").write(\"ok\")\\n'\n"
+        "          '    return [path, sorted(os.listdir(\"/tmp\"))]\\n')\n"
+        "call = {'index': 0, 'function': 'f', 'args': [{'kind': 'value', 'value': 1}], 'grad': False, 'capture': []}\n"
+        "with Sandbox() as box:\n"
+        "    record = box.run(JobRequest(source=source, filename='s.py', functions=('f',), seed=1), lambda module: [call], 5, 30)\n"
+        "outcome = record.calls.get(0)\n"
+        "print(json.dumps({'status': outcome.status if outcome else record.import_problem,\n"
+        "                  'value': outcome.report.value.model_dump() if outcome and outcome.report else None,\n"
+        "                  'level': record.isolation.level}))\n"
+    )
+    try:
+        result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                                env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(checkout), "HOME": str(tmp_path)})
+    finally:
+        sentinel.unlink()
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["status"] == "returned", found
+    written, listing = found["value"]["items"]
+    assert written["v"].startswith("/tmp/")
+    if found["level"] == "namespaces":
+        assert sentinel.name not in [item["v"] for item in listing["items"]]  # a /tmp of its own

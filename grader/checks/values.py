@@ -65,8 +65,8 @@ def _expected_name(expected: Any) -> str:
     return {bool: "a bool", int: "an int", float: "a float", type(None): "None"}.get(type(expected), type(expected).__name__)
 
 
-def _where(index: tuple[int, ...], inputs: np.ndarray | None) -> str:
-    position = f"[{', '.join(map(str, index))}]" if index else "the value"
+def _where(index: tuple[int, ...], inputs: np.ndarray | None, lang: Lang) -> str:
+    position = f"[{', '.join(map(str, index))}]" if index else tr(lang, "the_value")
     if inputs is not None and inputs.shape and len(index) == inputs.ndim:
         return f"{position} (x={float(inputs[index]):.6g})"
     return position
@@ -82,7 +82,7 @@ def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolera
     if nonfinite.any():
         first = tuple(int(i) for i in np.argwhere(nonfinite)[0])
         return Mismatch(tr(lang, "mismatch_nonfinite", name=name, bad=int(nonfinite.sum()), total=got.size,
-                           where=_where(first, inputs)), kind="values")
+                           where=_where(first, inputs, lang)), kind="values")
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(got - expected)
         bad = ~(diff <= tol.atol + tol.rtol * np.abs(expected))
@@ -92,7 +92,7 @@ def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolera
     worst = tuple(int(i) for i in np.unravel_index(np.nanargmax(np.where(bad, diff, -1.0)), diff.shape)) if diff.shape else ()
     return Mismatch(tr(
         lang, "mismatch_values", name=name, bad=int(bad.sum()), total=got.size, diff=float(diff[worst]),
-        where=_where(worst, inputs), got=repr(float(np.real(got[worst]))), expected=repr(float(np.real(expected[worst]))),
+        where=_where(worst, inputs, lang), got=repr(float(np.real(got[worst]))), expected=repr(float(np.real(expected[worst]))),
         rtol=tol.rtol, atol=tol.atol,
     ), kind="values")
 

@@ -254,12 +254,25 @@ def expose_to_other_users(keep: list[str]) -> None:
         if ancestor is not None:
             by_ancestor.setdefault(ancestor, []).append(path)
     for ancestor, paths in sorted(by_ancestor.items()):
-        # Handles on the real directories, taken before the tmpfs hides them.
-        handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in paths]
-        mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        cover_keeping(ancestor, "size=1m,mode=0755", paths)
+
+
+def cover_keeping(target: str, options: str, keep: list[str]) -> None:
+    """Mount a fresh tmpfs over `target`, with the needed directories under it bound back at their own paths.
+
+    So a private /tmp works even when the interpreter or the grader lives under /tmp (a CI
+    checkout), and a closed /root shows only the interpreter.
+    """
+    inside = [p for p in _outermost(keep) if _is_under(p, target) and os.path.realpath(p) != os.path.realpath(target)]
+    # Handles on the real directories, taken before the tmpfs hides them.
+    handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in inside]
+    try:
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
         for path, handle in handles:
             os.makedirs(path, mode=0o755, exist_ok=True)
             mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
+    finally:
+        for _, handle in handles:
             os.close(handle)
 
 
@@ -341,8 +354,8 @@ def set_up_file_system(isolation: Isolation, hide: list[str], keep: list[str]) -
             # A /proc of the new PID namespace: the grader's processes are not listed in it.
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
             for tmp, size in TMP_DIRS.items():
-                if os.path.isdir(tmp) and not any(_is_under(k, tmp) for k in keep):
-                    mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},nr_inodes={TMP_INODES},mode=1777")
+                if os.path.isdir(tmp) and not any(os.path.realpath(k) == os.path.realpath(tmp) for k in keep):
+                    cover_keeping(tmp, f"size={size},nr_inodes={TMP_INODES},mode=1777", keep)
             for path in hide:
                 if not os.path.exists(path) or any(_is_under(k, path) for k in keep):
                     continue
