@@ -40,7 +40,7 @@ class CompareCheck(CheckBase):
         return [self.reference]
 
 
-def _accumulation_ratio(views: list[CallView], ctx: CheckContext, check: CompareCheck) -> float | None:
+def _accumulation_ratio(views: list[CallView]) -> float | None:
     """When a repeated call returned a multiple of the first call's (correct) result: that multiple."""
     by_draw: dict[tuple[int, int], list[CallView]] = {}
     for view in views:
@@ -90,7 +90,7 @@ def judge_compare(check: CompareCheck, ctx: CheckContext) -> Verdict:
     view, mismatch = mismatches[0]
     where = ctx.tr("on_calls", bad=len(mismatches), total=len(views))
     hint = None
-    ratio = _accumulation_ratio(views, ctx, check)
+    ratio = _accumulation_ratio(views)
     if ratio is not None:
         hint = ctx.tr("accumulated_hint", ratio=ratio)
     elif mismatch.hint_key:

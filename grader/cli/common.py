@@ -33,6 +33,18 @@ def select_exercises(exercises: list[Any], wanted: tuple[str, ...]) -> list[Any]
     return [by_id[w] for w in wanted]
 
 
+def load_selected_exercises(directory: Any, wanted: tuple[str, ...], command: str) -> list[Any]:
+    """The exercises of a directory (default: the built-in ones) named with -e; exit 2 on an invalid spec or id."""
+    from grader.spec.loader import SpecError, builtin_exercises_dir, load_exercises
+
+    try:
+        return select_exercises(load_exercises(directory or builtin_exercises_dir()), wanted)
+    except SpecError as exc:
+        fail(f"{command}: invalid exercise spec:\n{exc}")
+    except UsageProblem as exc:
+        fail(f"{command}: {exc}")
+
+
 def use_color(stream: Any) -> bool:
     """Whether to colour output on this stream (a terminal, and NO_COLOR not set)."""
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"

@@ -13,7 +13,7 @@ import click
 
 from grader import __version__
 from grader.cli import ci
-from grader.cli.common import EXIT_FAILED, EXIT_OK, UsageProblem, fail, select_exercises, use_color
+from grader.cli.common import EXIT_FAILED, EXIT_OK, UsageProblem, fail, load_selected_exercises, use_color
 from grader.cli.progress import Progress
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
@@ -39,17 +39,6 @@ def collect_submissions(paths: tuple[str, ...]) -> list[tuple[Path, str]]:
     return found
 
 
-def _load_exercises(exercises_dir: Path | None, exercise_ids: tuple[str, ...], command: str = "grade") -> list[Any]:
-    from grader.spec.loader import SpecError, builtin_exercises_dir, load_exercises
-
-    try:
-        return select_exercises(load_exercises(exercises_dir or builtin_exercises_dir()), exercise_ids)
-    except SpecError as exc:
-        fail(f"{command}: invalid exercise spec:\n{exc}")
-    except UsageProblem as exc:
-        fail(f"{command}: {exc}")
-
-
 def _write_starter(target: str, paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: Path | None,
                    lang: str | None) -> NoReturn:
     """`grade --starter [PATH]`: stubs for the selected exercises to PATH (never over a file) or stdout; exit 0."""
@@ -65,7 +54,7 @@ def _write_starter(target: str, paths: tuple[str, ...], exercise_ids: tuple[str,
     if target != "-" and path.exists():
         fail(f"grade: {target} already exists and is left as it is; choose another name for the starter file")
     language = lang or detect_lang()
-    specs = [e.spec for e in _load_exercises(exercises_dir, exercise_ids)]
+    specs = [e.spec for e in load_selected_exercises(exercises_dir, exercise_ids, "grade")]
     if target == "-":
         click.echo(render_starter(specs, language), nl=False)  # type: ignore[arg-type]
         sys.exit(EXIT_OK)
@@ -177,7 +166,7 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
         from grader.grading import GradeOptions
         from grader.i18n import detect_lang
 
-        exercises = _load_exercises(exercises_dir, exercise_ids)
+        exercises = load_selected_exercises(exercises_dir, exercise_ids, "grade")
         options = GradeOptions(
             seed=seed if seed is not None else secrets.randbelow(2**31), call_timeout=timeout,
             total_timeout=total_timeout, lang=lang or detect_lang(), show_hidden=show_hidden,  # type: ignore[arg-type]

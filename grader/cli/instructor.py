@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from grader import __version__
-from grader.cli.common import EXIT_FAILED, EXIT_OK, UsageProblem, fail, select_exercises
+from grader.cli.common import EXIT_FAILED, EXIT_OK, fail, load_selected_exercises
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,14 +74,8 @@ def selftest(directory: Path | None, exercise_ids: tuple[str, ...], seed: int | 
     """
     from grader.sandbox.supervisor import Sandbox
     from grader.selftest import render, run_selftest
-    from grader.spec.loader import SpecError, builtin_exercises_dir, load_exercises
 
-    try:
-        exercises = select_exercises(load_exercises(directory or builtin_exercises_dir()), exercise_ids)
-    except SpecError as exc:
-        fail(f"grader selftest: invalid exercise spec:\n{exc}")
-    except UsageProblem as exc:
-        fail(f"grader selftest: {exc}")
+    exercises = load_selected_exercises(directory, exercise_ids, "grader selftest")
     seed = seed if seed is not None else secrets.randbelow(2**31)
     with Sandbox() as sandbox:
         results = run_selftest(exercises, sandbox, seed, call_timeout=timeout)

@@ -206,8 +206,7 @@ class Sandbox:
             attempt = _Attempt(self, request, plan_for, record, calls, position, call_timeout, deadline)
             attempt.run()
             record.children += 1
-            if record.children == 1 or attempt.isolation is not None:
-                record.isolation = attempt.isolation or record.isolation
+            record.isolation = attempt.isolation or record.isolation
             if calls is None:
                 calls = attempt.calls
             if calls is None or attempt.position >= len(calls):
