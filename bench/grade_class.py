@@ -68,8 +68,8 @@ def batch(paths: list[Path], jobs: int, seed: int) -> dict[str, object]:
 
     exercises = load_exercises(builtin_exercises_dir())
     with Sandbox() as sandbox:
-        sandbox._wait_ready()
-        worker = sandbox._process.pid if sandbox._process else None
+        sandbox.wait_ready()
+        worker = sandbox.worker_pid
         grader_rss = []
         child_peaks = []
         submissions = [(p, p.name) for p in paths]

@@ -11,7 +11,7 @@ from grader import __version__
 from grader.checks.base import Attachment
 from grader.i18n import Lang
 from grader.hints import syntax_hint
-from grader.judge import Attachments, import_verdict, judge_exercise, student_traceback
+from grader.judge import Attachments, import_verdict, judge_exercise, student_traceback, top_level_errors
 from grader.messages import tr
 from grader.observations import ModuleReport
 from grader.plan import Plan, build_plan
@@ -141,6 +141,7 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
         error_hint=failed_import.hint if failed_import else None,
         error_line=line, error_cell=cell,
         error_traceback=student_traceback(failed_import.traceback, submission) if failed_import else [],
+        top_level_errors=top_level_errors(run, submission, lang),
         run=RunInfo(seed=options.seed, isolation=run.isolation.to_dict(), wall_time=round(run.wall_time, 3),
                     children=run.children, output=shown_output(run, options), output_bytes=run.output.total,
                     withheld_output_bytes=0 if options.show_hidden else run.private_output.total,

@@ -14,7 +14,7 @@ from grader.messages import tr
 from grader.observations import StudentFrame
 from grader.plan import Plan
 from grader.sandbox.supervisor import RunRecord
-from grader.scorecard import CheckResult, ExerciseResult, TraceFrame
+from grader.scorecard import CheckResult, ExerciseResult, TopLevelError, TraceFrame
 from grader.source import Submission
 from grader.spec.loader import LoadedExercise
 
@@ -34,6 +34,30 @@ def import_verdict(run: RunRecord, lang: Lang, call_timeout: float) -> Verdict |
         return Verdict("error", tr(lang, "import_raised", type=exc.type, msg=exc.message), hint=hint, line=exc.line,
                        traceback=tuple(exc.frames))
     return None
+
+
+def top_level_errors(run: RunRecord, submission: Submission, lang: Lang) -> list[TopLevelError]:
+    """The top-level statements that raised, each with its line, hint and traceback, in the reader's terms."""
+    module = run.module
+    if module is None or not module.ok:
+        return []
+    found = []
+    for exc in module.errors:
+        if exc.type == "SystemExit":
+            hint = tr(lang, "exit_at_import_hint")
+        else:
+            hint = exception_hint(lang, exc)
+        # The top-level statement itself: the outermost of the student's frames (a function it
+        # called may have raised deeper down; the traceback shows that).
+        cell, line = submission.locate(exc.frames[0].line if exc.frames else None)
+        where = (tr(lang, "where_cell", cell=cell, line=line) if cell is not None
+                 else tr(lang, "where_line", line=line)) if line is not None else "?"
+        key = "top_level_stopped" if exc.type in ("SystemExit", "KeyboardInterrupt") else "top_level_raised"
+        found.append(TopLevelError(message=tr(lang, key, type=exc.type, msg=exc.message, where=where), hint=hint,
+                                   line=line, cell=cell, traceback=student_traceback(tuple(exc.frames), submission)))
+    if module.errors_total > len(module.errors):
+        found.append(TopLevelError(message=tr(lang, "top_level_more", n=module.errors_total - len(module.errors))))
+    return found
 
 
 def student_traceback(frames: tuple[StudentFrame, ...], submission: Submission) -> list[TraceFrame]:

@@ -50,6 +50,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The module '{module}' is not installed where the grader runs. The grader runs your file as a plain script, outside your notebook: install it, or use matplotlib and torch directly.",
         "zh": "评分环境中没有安装模块 '{module}'。评分器在笔记本之外把你的文件当作普通脚本运行：请安装它，或直接使用 matplotlib 和 torch。",
     },
+    "top_level_raised": {
+        "en": "At {where}, a top-level statement raised {type}: {msg} (the rest of the file still ran; only what depends on it loses points).",
+        "zh": "{where}的顶层语句抛出 {type}：{msg}（文件其余部分仍然运行了；只有依赖它的部分会丢分）。",
+    },
+    "top_level_stopped": {
+        "en": "At {where}, the file stopped ({type}: {msg}): the statements after it did not run.",
+        "zh": "文件在{where}停止运行（{type}：{msg}）：其后的语句没有运行。",
+    },
+    "top_level_more": {
+        "en": "{n} more top-level statements raised.",
+        "zh": "另有 {n} 条顶层语句抛出了异常。",
+    },
+    "stopped_before_definition": {
+        "en": "The file stopped at {where} before it reached this definition; remove the sys.exit() (or what stopped it).",
+        "zh": "文件在{where}停止运行，没有执行到这个定义；请去掉 sys.exit()（或其他使其停止的语句）。",
+    },
     "exit_at_import_hint": {
         "en": "Do not call sys.exit() or exit() at module level: the grader imports your file and then calls your functions.",
         "zh": "不要在模块顶层调用 sys.exit() 或 exit()：评分器会导入你的文件，然后调用其中的函数。",
@@ -246,8 +262,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "unreached_lines": {"en": " Lines never reached: {lines}.", "zh": " 从未执行到的行：{lines}。"},
     "no_branching": {
-        "en": "{function} has no if, while or for statement, so its control flow cannot depend on x.",
-        "zh": "{function} 中没有 if、while 或 for 语句，其控制流不可能依赖 x。",
+        "en": "{function} (and the functions of your file it calls) has no if, while or for statement, so its control flow cannot depend on x.",
+        "zh": "{function}（以及它调用的你文件中的函数）中没有 if、while 或 for 语句，其控制流不可能依赖 x。",
     },
     "paths_hint": {
         "en": "Only one path through the control flow was exercised. Choose a condition that the inputs actually cross (or set G_DOMAIN so that they do), and compare both branches' gradients.",

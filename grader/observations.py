@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr, TypeAdapter, ValidationError, model_validator
 
 from grader.wire import ProtocolError, decode_array
 
@@ -168,6 +168,8 @@ class Series(ObsModel):
     x: _ArrayData
     y: _ArrayData
     truncated: bool
+    legend_label: Text | None = None
+    """The text of the legend entry attached to this very artist, however the legend was made."""
 
 
 class AxesReport(ObsModel):
@@ -230,13 +232,26 @@ class FunctionReport(ObsModel):
 
 
 class ModuleReport(ObsModel):
-    """The child's report after importing the submission."""
+    """The child's report after running the submission's top-level statements."""
 
     type: Literal["module"]
     ok: bool
+    """False only when nothing could be run at all; a statement that raised is in `errors`."""
     exception: ExceptionReport | None = None
+    errors: Annotated[list[ExceptionReport], Field(max_length=20)] = []
+    """Top-level statements that raised, in order; the statements after each still ran."""
+    errors_total: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    stopped: bool = False
+    """A statement called sys.exit() (or raised KeyboardInterrupt): the statements after it did not run."""
     functions: dict[str, FunctionReport] = {}
     attributes: dict[str, Value] = {}
+
+
+class SetupReport(ObsModel):
+    """A spawned child's first frame, written before any student code runs: the isolation it set up."""
+
+    type: Literal["setup"]
+    isolation: dict[str, JsonValue]
 
 
 class DoneReport(ObsModel):
@@ -245,11 +260,11 @@ class DoneReport(ObsModel):
     type: Literal["done"]
 
 
-Frame = Annotated[Union[ModuleReport, CallReport, DoneReport], Field(discriminator="type")]
+Frame = Annotated[Union[SetupReport, ModuleReport, CallReport, DoneReport], Field(discriminator="type")]
 _FRAME = TypeAdapter(Frame)
 
 
-def parse_frame(body: bytes) -> ModuleReport | CallReport | DoneReport:
+def parse_frame(body: bytes) -> SetupReport | ModuleReport | CallReport | DoneReport:
     """Validate one frame body (JSON) from the child; ProtocolError when the protocol does not allow it."""
     try:
         return _FRAME.validate_json(body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from grader.inputs import Domain, wire_argument
@@ -32,8 +32,9 @@ class PlannedCall:
 
     def wire(self) -> dict[str, Any]:
         """The call as the child receives it; a repeat reuses the very objects of the call before it."""
-        return {"index": self.index, "function": self.function, "args": list(self.args), "grad": self.grad,
-                "capture": sorted(self.capture), "reuse_args": self.repeat > 0, "private": self.private}
+        return {"index": self.index, "exercise": self.exercise, "function": self.function, "args": list(self.args),
+                "grad": self.grad, "capture": sorted(self.capture), "reuse_args": self.repeat > 0,
+                "private": self.private}
 
 
 @dataclass(frozen=True)
@@ -132,4 +133,8 @@ def build_plan(exercises: list[ExerciseBase], module: ModuleReport, seed: int, r
                             args=args, grad=call_set.grad, capture=captures.get(set_name, frozenset()),
                             private=set_name in private,
                         ))
-    return Plan(tuple(calls), domains, problems)
+    # Calls that only hidden checks judge come last: what is printed once they begin is withheld,
+    # whatever the submission does, so nothing it prints about hidden inputs can reach a student.
+    ordered = sorted(calls, key=lambda call: call.private)
+    ordered = [replace(call, index=position) for position, call in enumerate(ordered)]
+    return Plan(tuple(ordered), domains, problems)

@@ -38,6 +38,16 @@ class TraceFrame(ResultModel):
     """The source text of that line."""
 
 
+class TopLevelError(ResultModel):
+    """A top-level statement of the submission that raised; the statements after it still ran."""
+
+    message: str
+    hint: str | None = None
+    line: int | None = None
+    cell: int | None = None
+    traceback: list[TraceFrame] = []
+
+
 class CheckResult(ResultModel):
     """The verdict on one check."""
 
@@ -107,6 +117,8 @@ class Scorecard(ResultModel):
     error_cell: int | None = None
     error_traceback: list[TraceFrame] = []
     """When importing the submission raised: the student's frames, outermost first."""
+    top_level_errors: list[TopLevelError] = []
+    """Top-level statements that raised while the rest of the file still ran (a failing demo line)."""
     run: RunInfo | None = None
     lang: str = "en"
     grader_version: str = ""

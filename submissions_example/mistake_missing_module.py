@@ -1,9 +1,13 @@
-# expect: score=0 lost=all
-"""Mistake 12: importing the book's helper library, which is not installed where the grader runs."""
+# expect: score=48 lost=sin-derivative-plot
+"""Mistake 12: importing a plotting library that is not installed where the grader runs.
+
+The import fails at the top of the file; everything else still runs, so only the plot that
+uses the missing library loses its points, and the grader names the module.
+"""
 
 import matplotlib.pyplot as plt
+import seaborn as sns
 import torch
-from d2l import torch as d2l
 
 # 1. Why is the second derivative more expensive to compute than the first?
 
@@ -113,6 +117,7 @@ def sin_and_grad(x):
 
 def plot_sin_and_grad(x):
     y, dydx = sin_and_grad(x)
+    sns.set_theme()
     plt.figure(figsize=(6, 3))
     plt.plot(x, y, label="sin(x)")
     plt.plot(x, dydx, label="d sin(x) / dx")

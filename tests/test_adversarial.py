@@ -114,12 +114,12 @@ def _descendants(root: int, table: dict[int, tuple[int, bytes]]) -> list[int]:
 
 def assert_nothing_left_running(sandbox: Sandbox, tag: str) -> None:
     """No process below the warm worker (supervisors included) and none carrying the attack's tag."""
-    worker = sandbox._process
-    assert worker is not None and worker.poll() is None, "the warm worker died"
+    worker = sandbox.worker_pid
+    assert worker is not None and os.path.exists(f"/proc/{worker}"), "the warm worker died"
     deadline = time.monotonic() + 5.0
     while True:
         table = _process_table()
-        left = _descendants(worker.pid, table)
+        left = _descendants(worker, table)
         tagged = [pid for pid, (_, cmdline) in table.items() if tag.encode() in cmdline and pid != os.getpid()]
         if not left and not tagged:
             return

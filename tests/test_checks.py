@@ -248,7 +248,7 @@ CURVES = {"sin": lambda x: x.sin(), "cos": lambda x: x.cos()}
 def figure(series, legend=True, size=(6, 4), requested=None):
     xs = np.linspace(-3, 3, 50)
     drawn = [{"label": label, "kind": "line", "x": encode_array(xs, "float64"), "y": encode_array(f(xs), "float64"),
-              "truncated": False} for label, f in series]
+              "truncated": False, "legend_label": label if legend else None} for label, f in series]
     return {"size_inches": list(size), "requested_size_inches": requested, "requested_dpi": None, "legends": [],
             "suptitle": "", "png": base64.b64encode(b"\x89PNG").decode(),
             "axes": [{"title": "", "xlabel": "x", "ylabel": "", "texts": [],

@@ -224,13 +224,23 @@ def test_11_a_shallow_explanation_gets_the_fuller_answer_and_the_measured_graphs
 
 
 def test_12_a_missing_module_is_named_with_what_to_do(grade_source, only):
-    source = "import torch\nfrom d2l import torch as d2l\n\ndef f(a):\n    return a\n"
+    source = "import torch\nimport seaborn as sns\n\ndef f(a):\n    return a\n\ndef grad_f(a):\n    sns.set_theme()\n"
     card = grade_source(source, only("vector-control-flow")).scorecard
-    assert card.score == 0 and all(c.status == "error" for e in card.exercises for c in e.checks)
-    assert "ModuleNotFoundError" in card.error and "'d2l'" in card.error
-    assert "'d2l' is not installed" in card.error_hint and "outside your notebook" in card.error_hint
-    assert [(f.line, f.text) for f in card.error_traceback] == [(2, "from d2l import torch as d2l")]
-    assert all(c.hint is None for e in card.exercises for c in e.checks)  # no check's advice for a file that did not run
+    assert card.error is None  # the rest of the file ran
+    (problem,) = card.top_level_errors
+    assert problem.line == 2 and "ModuleNotFoundError" in problem.message and "'seaborn'" in problem.message
+    assert "'seaborn' is not installed" in problem.hint and "outside your notebook" in problem.hint
+    assert [(f.line, f.text) for f in problem.traceback] == [(2, "import seaborn as sns")]
+    checks = {c.id: c for c in card.exercises[0].checks}
+    assert "NameError" in checks["gradient"].message  # the function that uses it loses its points
+
+
+def test_12_the_books_helper_library_is_provided(grade_source, only):
+    source = "import torch\nfrom d2l import torch as d2l\n\ndef f(a):\n    return d2l.load_data_fashion_mnist(a)\n"
+    card = grade_source(source, only("vector-control-flow")).scorecard
+    assert card.error is None and card.top_level_errors == []
+    checks = {c.id: c for c in card.exercises[0].checks}
+    assert "the grader's stand-in for d2l has no `load_data_fashion_mnist`" in checks["f-values"].message
 
 
 def test_13_a_notebook_with_magics_and_shell_lines_scores_full_marks(tmp_path, sandbox, builtin):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import needs_namespaces
 from grader.grading import GradeOptions, grade_submission
 from grader.reporters import text
 from grader.sandbox.supervisor import JobRequest, Sandbox
@@ -47,11 +48,22 @@ def test_a_hanging_call_times_out_and_the_next_call_still_runs(sandbox):
     assert record.children == 2
 
 
-def test_exit_at_import_is_an_import_failure(sandbox):
-    record = run(sandbox, "import sys\nsys.exit(0)\ndef f(x):\n    return x\n", ["f"])
-    assert record.module is not None and not record.module.ok
-    assert record.module.exception.type == "SystemExit"
-    assert record.calls == {}
+def test_exit_at_import_stops_the_rest_of_the_file(sandbox):
+    record = run(sandbox, "import sys\ndef g(x):\n    return x\nsys.exit(0)\ndef f(x):\n    return x\n", ["f", "g"])
+    module = record.module
+    assert module is not None and module.ok and module.stopped
+    assert [(e.type, e.line) for e in module.errors] == [("SystemExit", 4)]
+    assert not module.functions["f"].defined and module.functions["g"].defined
+    assert record.calls[1].status == "returned"  # g, defined before the exit, is still called
+
+
+def test_a_top_level_statement_that_raises_costs_only_itself(sandbox):
+    source = "import no_such_module\nprint(undefined_name)\ndef f(x):\n    return x * 3\n"
+    record = run(sandbox, source, ["f"])
+    module = record.module
+    assert module is not None and module.ok and not module.stopped
+    assert [(e.type, e.line) for e in module.errors] == [("ModuleNotFoundError", 1), ("NameError", 2)]
+    assert list(record.calls[0].report.value.array) == [0.0, 3.0, 6.0]
 
 
 def test_os_exit_at_import_is_reported_as_a_crash(sandbox):
@@ -133,9 +145,10 @@ def test_unknown_namespace_mode_is_refused():
         Sandbox(namespaces="sometimes")
 
 
+@needs_namespaces
 def test_each_mount_can_be_made_read_only_one_by_one(tmp_path):
     """The fallback of mount_setattr(2): a read-only remount of every mount point keeps its flags."""
-    from grader.sandbox import isolation
+    from grader.sandbox import linux as isolation
 
     status_file = tmp_path / "status"
     pid = os.fork()
@@ -214,6 +227,7 @@ def test_without_namespaces_comparisons_still_happen_in_the_grader(sandbox_witho
     assert {e.id: e.score for e in card.exercises}["double-backward"] == 10
 
 
+@needs_namespaces
 def test_in_a_user_namespace_the_child_cannot_undo_its_mounts(sandbox_in_user_namespace, builtin, tmp_path):
     tag = f"userns{secrets.token_hex(5)}"
     forged = Path(f"/run/lock/results-{tag}.json")

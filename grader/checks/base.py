@@ -109,9 +109,15 @@ class CheckContext:
             spec = self.exercise.functions[name]
             if described is None or not described.defined:
                 return Verdict("error", self.tr("missing_function", name=name, signature=spec.signature,
-                                                summary=spec.summary.get(self.lang)))
+                                                summary=spec.summary.get(self.lang)), hint=self.stopped_hint())
             if not described.callable:
                 return Verdict("error", self.tr("not_callable", name=name), line=described.line)
+        return None
+
+    def stopped_hint(self) -> str | None:
+        """When the file stopped early (sys.exit at top level): a hint that names where, else None."""
+        if self.module.stopped and self.module.errors and self.module.errors[-1].line:
+            return self.tr("stopped_before_definition", where=self.where(self.module.errors[-1].line))
         return None
 
     def nothing_defined(self) -> Verdict | None:

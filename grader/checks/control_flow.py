@@ -29,16 +29,51 @@ class ControlFlowCheck(CheckBase):
     """The fewest distinct paths the calls must take together."""
 
 
-def _function_node(tree: ast.Module, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+
+def _module_functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Functions defined at module level (the last definition of a name wins, as when the file runs)."""
+    found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            return node
-    return None
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = node
+    return found
 
 
-def _unreached(node: ast.FunctionDef | ast.AsyncFunctionDef, executed: set[int]) -> list[int]:
-    """Lines of statements inside the function that no call executed."""
-    return sorted({s.lineno for s in ast.walk(node) if isinstance(s, ast.stmt) and s is not node and s.lineno not in executed})
+def _module_lambdas(tree: ast.Module) -> dict[str, ast.Lambda]:
+    """Lambdas bound to a name at module level (`h = lambda x: ...`)."""
+    return {target.id: node.value for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def reached_functions(tree: ast.Module, name: str) -> list[FunctionNode]:
+    """The function `name` and every function of the submission it can reach by name: helpers, their helpers, lambdas.
+
+    Nested functions and lambdas are inside their parent's node already; module-level functions
+    and lambdas are followed wherever a reached function mentions their name (a call, or a
+    function passed along), so a `g` that returns `helper(x)` reaches the `if` inside `helper`.
+    """
+    named: dict[str, FunctionNode] = {**_module_lambdas(tree), **_module_functions(tree)}
+    start = named.get(name)
+    if start is None:
+        return []
+    reached: list[FunctionNode] = [start]
+    seen = {name}
+    position = 0
+    while position < len(reached):
+        for node in ast.walk(reached[position]):
+            if isinstance(node, ast.Name) and node.id in named and node.id not in seen:
+                seen.add(node.id)
+                reached.append(named[node.id])
+        position += 1
+    return reached
+
+
+def _unreached(nodes: list[FunctionNode], executed: set[int]) -> list[int]:
+    """Lines of statements inside the functions that no call executed."""
+    return sorted({s.lineno for node in nodes for s in ast.walk(node)
+                   if isinstance(s, ast.stmt) and s is not node and s.lineno not in executed})
 
 
 def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:
@@ -48,8 +83,8 @@ def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:
         return missing
     function = ctx.function_of(check.calls)
     line = ctx.function_line(function)
-    node = _function_node(ctx.submission.tree, function)
-    if node is not None and not any(isinstance(n, BRANCHING) for n in ast.walk(node)):
+    nodes = reached_functions(ctx.submission.tree, function)
+    if nodes and not any(isinstance(n, BRANCHING) for node in nodes for n in ast.walk(node)):
         return Verdict("failed", ctx.tr("no_branching", function=function), hint=ctx.tr("paths_hint"), line=line)
     paths = set()
     executed: set[int] = set()
@@ -66,7 +101,7 @@ def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:
     details = {"paths": len(paths), "calls": traced}
     if len(paths) >= check.min_paths:
         return Verdict("passed", ctx.tr("paths_ok", function=function, paths=len(paths), n=traced), details=details)
-    unreached = _unreached(node, executed) if node is not None else []
+    unreached = _unreached(nodes, executed)
     # Plain numbers in a file; in a notebook each line needs its cell, which has commas of its own.
     listed = "; ".join(ctx.where(n) for n in unreached) if ctx.submission.cells is not None else ", ".join(map(str, unreached))
     unreached_text = ctx.tr("unreached_lines", lines=listed) if unreached else ""

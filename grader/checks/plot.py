@@ -53,17 +53,28 @@ def _follows(series: Series, expected: np.ndarray, check: PlotCheck) -> bool:
 
 
 def _told_apart(matched: list[tuple[FigureReport, AxesReport, Series]]) -> str | None:
-    """How the matched curves are distinguished ("legend" or "titles"), or None."""
-    def in_legend(figure: FigureReport, axes: AxesReport, series: Series) -> bool:
-        texts = set(axes.legend or []) | {t for legend in figure.legends for t in legend}
-        return bool(series.label) and not series.label.startswith("_") and series.label in texts
+    """How the matched curves are distinguished ("plot_by_legend" or "plot_by_titles"), or None.
 
-    if all(in_legend(*m) for m in matched):
+    A curve counts as labelled when a legend entry is attached to that very artist (the child maps
+    each legend's handles to the lines they stand for), so `legend(['a', 'b'])`, handles and
+    labels, `fig.legend` and `d2l.plot(..., legend=[...])` all count; different curves need
+    different labels. Otherwise each curve on axes of its own with its own title or y label.
+    """
+    labels = [series.legend_label for _, _, series in matched]
+    if all(labels) and len(set(labels)) == len(labels):
         return "plot_by_legend"
     axes_ids = {id(a) for _, a, _ in matched}
-    if len(axes_ids) == len(matched) and all((a.title or a.ylabel).strip() for _, a, _ in matched):
+    titles = [(a.title or a.ylabel).strip() for _, a, _ in matched]
+    if len(axes_ids) == len(matched) and all(titles) and len(set(titles)) == len(titles):
         return "plot_by_titles"
     return None
+
+
+def _shown_label(series: Series) -> str | None:
+    """What the student's legend calls a curve (or its own label), None when it has neither."""
+    if series.legend_label:
+        return series.legend_label
+    return series.label if series.label and not series.label.startswith("_") else None
 
 
 def _overlay(check: PlotCheck, ctx: CheckContext, view: CallView, series: list[Series], function: str) -> Attachment:
@@ -87,8 +98,8 @@ def _overlay(check: PlotCheck, ctx: CheckContext, view: CallView, series: list[S
         OverlayText(
             title=tr(lang, "overlay_title"),
             expected=tuple(tr(lang, "overlay_expected", name=curve.name.get(lang)) for curve in check.curves),
-            drawn=tuple(tr(lang, "overlay_yours", label=s.label if s.label and not s.label.startswith("_")
-                           else tr(lang, "overlay_unlabelled", n=i + 1)) for i, s in enumerate(series)),
+            drawn=tuple(tr(lang, "overlay_yours", label=_shown_label(s) or tr(lang, "overlay_unlabelled", n=i + 1))
+                        for i, s in enumerate(series)),
         )
         for lang in languages if lang in LANGS
     ]

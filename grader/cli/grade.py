@@ -155,11 +155,15 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
         fail(f"grade: {exc}")
     if gradescope_path and len(submissions) != 1:
         fail(f"grade: --gradescope writes the results of one submission, and {len(submissions)} were given; grade one file")
-    from grader.sandbox.isolation import Limits, make_undumpable
+    from grader.sandbox.isolation import Limits, protect_this_process
+    from grader.sandbox.platform import check_environment
     from grader.sandbox.supervisor import Sandbox
 
+    if problem := check_environment():
+        fail(f"grade: {problem}")
+
     # Other processes of this user (a submission's children among them) may not read our memory.
-    make_undumpable()
+    protect_this_process()
     # Started first: the warm worker imports torch while this process loads the rest.
     sandbox = Sandbox(Limits(memory_mb=memory_mb)).start()
     try:

@@ -72,8 +72,12 @@ def selftest(directory: Path | None, exercise_ids: tuple[str, ...], seed: int | 
     it must not pass in a line `# fails: CHECK_ID, ...`; all its other checks must pass.
     Exit status: 0 all as declared, 1 some file or exercise is not, 2 invalid spec or usage error.
     """
+    from grader.sandbox.platform import check_environment
     from grader.sandbox.supervisor import Sandbox
     from grader.selftest import render, run_selftest
+
+    if problem := check_environment():
+        fail(f"grader selftest: {problem}")
 
     exercises = load_selected_exercises(directory, exercise_ids, "grader selftest")
     seed = seed if seed is not None else secrets.randbelow(2**31)

@@ -90,6 +90,12 @@ def render(scorecard: Scorecard, color: bool = False, verbose: bool = True) -> s
         lines.append(_indent("\n".join(traceback_lines(scorecard.error_traceback, scorecard.submission, labels)), "  "))
     if scorecard.error_hint:
         lines.append(_indent(f"{labels['hint']}{labels['colon']}{clean(scorecard.error_hint)}", "  "))
+    for problem in scorecard.top_level_errors:
+        lines.append(_indent(clean(problem.message), "  "))
+        if problem.traceback:
+            lines.append(_indent("\n".join(traceback_lines(problem.traceback, scorecard.submission, labels)), "    "))
+        if problem.hint:
+            lines.append(_indent(f"{labels['hint']}{labels['colon']}{clean(problem.hint)}", "    "))
     for exercise in scorecard.exercises:
         status = "passed" if exercise.score >= exercise.max_score else ("failed" if exercise.score > 0 else "error")
         mark = style(_MARKS[status if status != "error" else "failed"], status)

@@ -141,8 +141,21 @@ class Instrumentation:
         matplotlib.use("Agg", force=True)
         import matplotlib.pyplot as plt
         from matplotlib.figure import Figure
+        from matplotlib.legend import Legend
 
         instrumentation = self
+        original_legend_init = Legend.__init__
+
+        @functools.wraps(original_legend_init)
+        def legend_init(legend: Any, parent: Any, handles: Any, labels: Any, *args: Any, **kwargs: Any) -> None:
+            # Every way of making a legend (label= plus legend(), legend(['a', 'b']), handles and
+            # labels, ax/fig/plt.legend, d2l.plot) ends here with the artists it stands for; the
+            # Legend itself keeps only copies, so the originals are noted for describe_figure.
+            handles, labels = list(handles), list(labels)
+            original_legend_init(legend, parent, handles, labels, *args, **kwargs)
+            legend._grader_entries = [(handle, str(label)) for handle, label in zip(handles, labels)]
+
+        Legend.__init__ = legend_init  # type: ignore[method-assign]
         original_init = Figure.__init__
         original_set_size = Figure.set_size_inches
         original_savefig = Figure.savefig
@@ -276,6 +289,17 @@ def figures_drawn(recorder: Recorder) -> list[Any]:
     return figures[:MAX_FIGURES]
 
 
+def _legend_entries(figure: Any) -> dict[int, str]:
+    """id(artist) -> the text of its legend entry, over every legend of the figure (axes' and figure's)."""
+    legends = [ax.get_legend() for ax in figure.axes] + list(figure.legends)
+    entries: dict[int, str] = {}
+    for legend in legends:
+        for handle, label in getattr(legend, "_grader_entries", ()) if legend is not None else ():
+            if label and not label.startswith("_"):
+                entries.setdefault(id(handle), label)
+    return entries
+
+
 def _series(x: Any, y: Any, label: str, kind: str) -> dict[str, Any] | None:
     try:
         xs = np.asarray(x, dtype=np.float64).ravel()
@@ -293,17 +317,20 @@ def describe_figure(figure: Any, render_png: bool = True) -> dict[str, Any]:
     import base64
 
     axes = []
+    entries = _legend_entries(figure)
     for ax in figure.axes[:MAX_AXES]:
         series = []
         for line in ax.get_lines()[:MAX_SERIES]:
             item = _series(line.get_xdata(orig=False), line.get_ydata(orig=False), str(line.get_label()), "line")
             if item:
+                item["legend_label"] = entries.get(id(line), "")[:200] or None
                 series.append(item)
         for collection in ax.collections[: MAX_SERIES - len(series)]:
             offsets = collection.get_offsets()
             if len(offsets):
                 item = _series(offsets[:, 0], offsets[:, 1], str(collection.get_label()), "scatter")
                 if item:
+                    item["legend_label"] = entries.get(id(collection), "")[:200] or None
                     series.append(item)
         legend = ax.get_legend()
         axes.append({

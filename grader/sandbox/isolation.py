@@ -1,98 +1,17 @@
-"""Operating-system isolation for the child: namespaces, mounts, a separate user and resource limits.
+"""What isolates a child, as a record the scorecard reports; resource limits and sessions where the platform has them.
 
 Each step is tried and its success recorded, so that the grader can say how well a submission
-was isolated instead of silently running it with less protection than expected.
+was isolated instead of silently running it with less protection than expected. Nothing here
+touches an operating-system call at import time: Linux-only steps live in `grader.sandbox.linux`,
+and `grader.sandbox.platform` says which steps exist.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
-import re
-import resource
-import stat
-import sys
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY = 1
-MS_NOSUID = 2
-MS_NODEV = 4
-MS_NOEXEC = 8
-MS_REMOUNT = 32
-MS_NOATIME = 1024
-MS_NODIRATIME = 2048
-MS_BIND = 4096
-MS_REC = 16384
-MS_PRIVATE = 1 << 18
-MS_RELATIME = 1 << 21
-PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
-PR_CAPBSET_DROP = 24
-PR_SET_SECUREBITS = 28
-PR_SET_NO_NEW_PRIVS = 38
-PR_SET_CHILD_SUBREAPER = 36
-SYS_MOUNT_SETATTR = 442  # the same number on every architecture (added after the syscall tables were unified)
-SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
-AT_FDCWD = -100
-AT_RECURSIVE = 0x8000
-MOUNT_ATTR_RDONLY = 0x1
-MOUNT_ATTR_NOSUID = 0x2
-# Root loses its special treatment for good: no capabilities from uid 0, on exec or on setuid
-# (SECURE_NOROOT, SECURE_NO_SETUID_FIXUP, each locked, and KEEP_CAPS locked off).
-SECURE_NOROOT_LOCKED = 0x2F
-
-NOBODY = 65534
-JOB_UID_BASE = 2_000_000_000
-"""Jobs run as uid (and gid) JOB_UID_BASE + the supervisor's PID: a user of their own, unique among
-live jobs, so that the process limit of one submission is not shared with another running beside it."""
-TMP_DIRS = {"/tmp": "64m", "/var/tmp": "16m", "/dev/shm": "16m"}
-"""Private, writable directories of the child and their sizes: their pages are memory that
-RLIMIT_AS does not count, so they are kept small (RLIMIT_FSIZE caps each file besides)."""
-TMP_INODES = 4096
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-
-
-def unshare(flags: int) -> None:
-    """unshare(2): move this process (or, for PID namespaces, its next children) into new namespaces."""
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
-
-
-def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    """mount(2)."""
-    _check(
-        _libc.mount(source.encode() if source else None, target.encode(), fstype.encode() if fstype else None,
-                    ctypes.c_ulong(flags), data.encode() if data else None),
-        f"mount {target}",
-    )
-
-
-def prctl(option: int, value: int) -> None:
-    """prctl(2) with one integer argument."""
-    _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(value), ctypes.c_ulong(0),
-                       ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")
-
-
-def make_undumpable() -> bool:
-    """Forbid other processes of this user to read this process's memory (/proc/PID/mem, ptrace)."""
-    try:
-        prctl(PR_SET_DUMPABLE, 0)
-        return True
-    except OSError:
-        return False
+from grader.sandbox.platform import Platform, current
 
 
 @dataclass(frozen=True)
@@ -100,36 +19,48 @@ class Isolation:
     """Which protections were in force for a child; the scorecard reports it."""
 
     network_namespace: bool = False
-    """No network: the child sits in an empty network namespace."""
+    """No network: the child sits in an empty network namespace of its own."""
     pid_namespace: bool = False
     """The child is PID 1 of its own PID namespace, so killing it kills every process it started."""
     mount_namespace: bool = False
     """Private /tmp, /proc and hidden grader paths through a mount namespace."""
     separate_user: bool = False
-    """The child runs as an unprivileged user of its own (nobody), not as the grader's user."""
+    """The child runs as an unprivileged user of its own, not as the grader's user."""
     rlimits: bool = False
     """CPU, memory, file-size, open-file and core-dump limits are set."""
     read_only: bool = False
     """Every file system the child sees is read-only, except its own private temporary directories."""
+    session: bool = False
+    """The child leads a session and process group of its own: it can signal nothing outside them."""
+    platform: str = "linux"
+    """The platform whose path was taken (`linux`, `macos`, `windows`)."""
+    start: str = "fork"
+    """How the child started: `fork` (from the warm worker) or `spawn` (a fresh interpreter)."""
+    forced: bool = False
+    """The platform's path was forced on another system (tests of the fallbacks)."""
     notes: tuple[str, ...] = field(default_factory=tuple)
     """Why a protection is missing, where known."""
 
     @property
     def level(self) -> str:
-        """`namespaces` when every namespace holds, `partial` when some do, else `rlimits-only` (or `none`)."""
+        """`namespaces` when every namespace holds, `partial` when some do, else `rlimits-only`, else `process`."""
         spaces = (self.network_namespace, self.pid_namespace, self.mount_namespace)
         if all(spaces):
             return "namespaces"
         if any(spaces):
             return "partial"
-        return "rlimits-only" if self.rlimits else "none"
+        return "rlimits-only" if self.rlimits else "process"
 
-    PROTECTIONS = ("network_namespace", "pid_namespace", "mount_namespace", "read_only", "rlimits")
+    PROTECTIONS = ("network_namespace", "pid_namespace", "mount_namespace", "read_only", "rlimits", "session")
     """The protections whose absence the scorecard reports (reporters word them)."""
 
     def missing(self) -> list[str]:
         """The names of the protections that are not in force (see PROTECTIONS)."""
         return [name for name in self.PROTECTIONS if not getattr(self, name)]
+
+    def with_note(self, note: str) -> Isolation:
+        """This record with one more note on what could not be set up."""
+        return replace(self, notes=self.notes + (note,))
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for the wire and the scorecard."""
@@ -142,319 +73,26 @@ class Isolation:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Isolation:
         """The inverse of `to_dict` (unknown keys ignored)."""
-        kwargs = {k: bool(data.get(k)) for k in ("network_namespace", "pid_namespace", "mount_namespace", "separate_user", "rlimits", "read_only")}
+        flags = ("network_namespace", "pid_namespace", "mount_namespace", "separate_user", "rlimits", "read_only",
+                 "session", "forced")
+        kwargs: dict[str, object] = {k: bool(data.get(k)) for k in flags}
+        for name in ("platform", "start"):
+            if isinstance(data.get(name), str):
+                kwargs[name] = str(data[name])[:20]
         notes = data.get("notes") or ()
-        return cls(**kwargs, notes=tuple(str(n) for n in notes) if isinstance(notes, (list, tuple)) else ())
+        kwargs["notes"] = tuple(str(n)[:300] for n in notes[:20]) if isinstance(notes, (list, tuple)) else ()
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_platform(cls, platform: Platform, notes: tuple[str, ...] = ()) -> Isolation:
+        """The starting record of a child on this platform: nothing in force yet."""
+        return cls(platform=platform.name, start=platform.start_method, forced=platform.forced, notes=notes)
 
 
 NAMESPACE_MODES = ("auto", "user", "none")
-"""How the warm worker isolates children: `auto` (as root: namespaces and a user of each job's
-own; otherwise inside a user namespace), `user` (a user namespace even as root: the layout of an
-unprivileged grader) or `none` (resource limits only, as where namespaces are forbidden)."""
-
-
-def enter_worker_namespaces(mode: str = "auto") -> tuple[Isolation, bool]:
-    """Called once by the warm worker: leave the network; as non-root, become root of a user namespace.
-
-    Returns what holds so far and whether children may create PID and mount namespaces.
-    """
-    notes: list[str] = []
-    if mode == "none":
-        return Isolation(notes=("namespaces turned off",)), False
-    if os.geteuid() == 0 and mode == "auto":
-        try:
-            unshare(CLONE_NEWNET)
-            return Isolation(network_namespace=True), True
-        except OSError as exc:
-            return Isolation(notes=(f"network namespace: {exc.strerror}",)), True
-    uid, gid = os.geteuid(), os.getegid()
-    try:
-        unshare(CLONE_NEWUSER | CLONE_NEWNET)
-    except OSError as exc:
-        notes.append(f"user namespace: {exc.strerror}")
-        return Isolation(notes=tuple(notes)), False
-    try:
-        Path("/proc/self/setgroups").write_text("deny")
-        Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
-        Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
-    except OSError as exc:
-        notes.append(f"user namespace map: {exc.strerror}")
-    return Isolation(network_namespace=True, notes=tuple(notes)), True
-
-
-def enter_job_namespaces(base: Isolation, allowed: bool) -> Isolation:
-    """Called by the per-submission supervisor before it forks the child: new PID and mount namespaces."""
-    if not allowed:
-        return base
-    try:
-        # IPC too: System V segments and message queues would otherwise outlive the child.
-        unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
-        return replace(base, pid_namespace=True, mount_namespace=True)
-    except OSError as exc:
-        return replace(base, notes=base.notes + (f"PID/mount namespace: {exc.strerror}",))
-
-
-def _is_under(path: str, parent: str) -> bool:
-    path, parent = os.path.realpath(path), os.path.realpath(parent)
-    return path == parent or path.startswith(parent.rstrip("/") + "/")
-
-
-def needed_paths() -> list[str]:
-    """Directories the child must keep seeing: the interpreter, its libraries and the grader itself."""
-    paths = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
-    paths.update(p for p in sys.path if p and os.path.isdir(p))
-    # The worker runs in "/", which `python -m` puts on sys.path; "/" itself is not a need.
-    return sorted({os.path.realpath(p) for p in paths} - {"/"})
-
-
-def checkout_extras() -> list[str]:
-    """When the grader runs from a source checkout: everything in it but the `grader` package.
-
-    A checkout holds example solutions, tests and history that a submission must not read; an
-    installed grader (site-packages) has none of that beside it.
-    """
-    package = Path(__file__).resolve().parents[1]
-    root = package.parent
-    if not (root / "pyproject.toml").is_file() or root.name in ("site-packages", "dist-packages"):
-        return []
-    return sorted(str(entry) for entry in root.iterdir() if entry != package and not entry.is_symlink())
-
-
-def _closed_ancestor(path: str) -> str | None:
-    """The outermost directory on the way to `path` that other users cannot enter (e.g. /root)."""
-    current = "/"
-    for part in Path(path).parts[1:]:
-        current = os.path.join(current, part)
-        try:
-            if not os.stat(current).st_mode & stat.S_IXOTH:
-                return current
-        except OSError:
-            return None
-    return None
-
-
-def _outermost(paths: list[str]) -> list[str]:
-    kept: list[str] = []
-    for path in sorted(paths):
-        if not any(_is_under(path, k) for k in kept):
-            kept.append(path)
-    return kept
-
-
-def expose_to_other_users(keep: list[str]) -> None:
-    """Make directories the child needs reachable after it drops to another user.
-
-    An interpreter installed under /root (mode 700) would be unreadable to `nobody`. In the
-    child's own mount namespace, the closed directory is covered by an open empty tmpfs and each
-    needed directory is bind-mounted back at its own path; nothing else of it is visible.
-    """
-    by_ancestor: dict[str, list[str]] = {}
-    for path in _outermost(keep):
-        ancestor = _closed_ancestor(path)
-        if ancestor is not None:
-            by_ancestor.setdefault(ancestor, []).append(path)
-    for ancestor, paths in sorted(by_ancestor.items()):
-        cover_keeping(ancestor, "size=1m,mode=0755", paths)
-
-
-def cover_keeping(target: str, options: str, keep: list[str]) -> None:
-    """Mount a fresh tmpfs over `target`, with the needed directories under it bound back at their own paths.
-
-    So a private /tmp works even when the interpreter or the grader lives under /tmp (a CI
-    checkout), and a closed /root shows only the interpreter.
-    """
-    inside = [p for p in _outermost(keep) if _is_under(p, target) and os.path.realpath(p) != os.path.realpath(target)]
-    # Handles on the real directories, taken before the tmpfs hides them.
-    handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in inside]
-    try:
-        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
-        for path, handle in handles:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
-    finally:
-        for _, handle in handles:
-            os.close(handle)
-
-
-class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
-
-
-def make_read_only() -> None:
-    """Make every mount of this (private) mount namespace read-only and nosuid.
-
-    One recursive mount_setattr(2) where the kernel has it (5.12+); otherwise each mount point is
-    remounted read-only in turn, keeping the flags it has (a user namespace may not drop them).
-    """
-    attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID)
-    syscall = _libc.syscall
-    result = syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), ctypes.c_char_p(b"/"),
-                     ctypes.c_uint(AT_RECURSIVE), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)))
-    if result == 0:
-        return
-    remount_each_read_only()
-
-
-_STATVFS_TO_MOUNT = {os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
-                     os.ST_NOATIME: MS_NOATIME, os.ST_NODIRATIME: MS_NODIRATIME, os.ST_RELATIME: MS_RELATIME}
-
-
-def mount_points() -> list[str]:
-    """Mount points of this mount namespace, parents before children (from /proc/self/mountinfo)."""
-    points = []
-    with open("/proc/self/mountinfo") as info:
-        for line in info:
-            # Field 5 is the mount point, with space, tab, newline and backslash escaped in octal.
-            raw = line.split()[4]
-            points.append(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), raw))
-    return points
-
-
-def remount_each_read_only() -> None:
-    """The fallback of `make_read_only`: a read-only bind remount of every mount point.
-
-    Goes on past a mount that refuses, so that the others are read-only still; then raises.
-    """
-    refused: OSError | None = None
-    for point in mount_points():
-        try:
-            flags = os.statvfs(point).f_flag
-        except OSError:
-            continue  # hidden by a later mount on a parent; nothing there to reach
-        kept = sum(bit for st, bit in _STATVFS_TO_MOUNT.items() if flags & st)
-        try:
-            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | kept)
-        except OSError as exc:
-            refused = refused or exc
-    if refused is not None:
-        raise refused
-
-
-def set_up_file_system(isolation: Isolation, hide: list[str], keep: list[str]) -> tuple[Isolation, str]:
-    """In the child, as root of its mount namespace: read-only view, private /tmp and /proc, grader paths hidden.
-
-    Returns what holds and the fresh, empty working directory to run in.
-    """
-    notes = list(isolation.notes)
-    if isolation.mount_namespace:
-        try:
-            mount("none", "/", None, MS_REC | MS_PRIVATE)
-        except OSError as exc:
-            notes.append(str(exc))
-            isolation = replace(isolation, mount_namespace=False)
-    if isolation.mount_namespace:
-        try:
-            # Before the private mounts below, which stay writable: everything else is read-only.
-            make_read_only()
-            isolation = replace(isolation, read_only=True)
-        except OSError as exc:
-            notes.append(f"read-only: {exc}")
-        try:
-            # A /proc of the new PID namespace: the grader's processes are not listed in it.
-            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
-            for tmp, size in TMP_DIRS.items():
-                if os.path.isdir(tmp) and not any(os.path.realpath(k) == os.path.realpath(tmp) for k in keep):
-                    cover_keeping(tmp, f"size={size},nr_inodes={TMP_INODES},mode=1777", keep)
-            for path in hide:
-                if not os.path.exists(path) or any(_is_under(k, path) for k in keep):
-                    continue
-                if os.path.isdir(path):
-                    mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
-                else:
-                    mount("/dev/null", path, None, MS_BIND)
-            if other_users_available():
-                expose_to_other_users(keep)
-        except OSError as exc:
-            notes.append(str(exc))
-            isolation = replace(isolation, mount_namespace=False)
-    import tempfile
-
-    workdir = tempfile.mkdtemp(prefix="submission-")
-    return replace(isolation, notes=tuple(notes)), workdir
-
-
-def _uid_map() -> list[tuple[int, int, int]]:
-    with open("/proc/self/uid_map") as uid_map:
-        return [tuple(int(n) for n in line.split()) for line in uid_map if line.strip()]  # type: ignore[misc]
-
-
-def is_real_root() -> bool:
-    """True for root of the whole system, False for root of a user namespace or any other user."""
-    try:
-        return os.geteuid() == 0 and _uid_map() == [(0, 0, 4294967295)]
-    except (OSError, ValueError):
-        return False
-
-
-def other_users_available() -> bool:
-    """True for root with other user ids to become: not in the one-id user namespace of an unprivileged grader."""
-    try:
-        return os.geteuid() == 0 and sum(length for _, _, length in _uid_map()) > 1
-    except (OSError, ValueError):
-        return False
-
-
-def job_uid(supervisor_pid: int) -> int:
-    """The user (and group) id a job runs as."""
-    return JOB_UID_BASE + supervisor_pid
-
-
-def drop_privileges(isolation: Isolation, workdir: str, uid: int, keep: list[str]) -> Isolation:
-    """As root with other users to become: hand the working directory to the job's own user and become it.
-
-    Where that id does not exist (a container's user namespace maps fewer ids), `nobody` stands in.
-    Without a mount namespace this works only when every directory the child needs is open to
-    other users (an interpreter under /root is not).
-    """
-    if not other_users_available():
-        return isolation
-    if not isolation.mount_namespace:
-        closed = sorted({a for a in map(_closed_ancestor, _outermost(keep)) if a is not None})
-        if closed:
-            return replace(isolation, notes=isolation.notes + (f"separate user: {', '.join(closed)} is closed to other users",))
-    problem = None
-    for candidate in (uid, NOBODY):
-        try:
-            os.chown(workdir, candidate, candidate)
-            os.setgroups([])
-            os.setgid(candidate)
-            os.setuid(candidate)
-            return replace(isolation, separate_user=True)
-        except OSError as exc:
-            problem = exc
-    return replace(isolation, notes=isolation.notes + (f"separate user: {problem.strerror if problem else '?'}",))
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
-
-
-def drop_capabilities(isolation: Isolation) -> Isolation:
-    """For a child that is still uid 0 (of the system or of a user namespace): give up every capability.
-
-    Otherwise it could unmount what hides the grader's files, remount the file system writable or,
-    as real root, ignore file permissions and the process limit.
-    """
-    if os.geteuid() != 0:
-        return isolation
-    try:
-        prctl(PR_SET_SECUREBITS, SECURE_NOROOT_LOCKED)
-        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-        for cap in range(last + 1):
-            prctl(PR_CAPBSET_DROP, cap)
-        if SYS_CAPSET is None:
-            raise OSError(0, f"capset: unknown on {os.uname().machine}")
-        header = _CapHeader(version=0x20080522, pid=0)  # _LINUX_CAPABILITY_VERSION_3: two data words
-        data = (_CapData * 2)()
-        _check(_libc.syscall(ctypes.c_long(SYS_CAPSET), ctypes.byref(header), ctypes.byref(data)), "capset")
-        return isolation
-    except OSError as exc:
-        return replace(isolation, notes=isolation.notes + (f"capabilities: {exc.strerror or exc}",))
+"""How the warm worker isolates children on Linux: `auto` (as root: namespaces and a user of each
+job's own; otherwise inside a user namespace), `user` (a user namespace even as root: the layout
+of an unprivileged grader) or `none` (resource limits only, as where namespaces are forbidden)."""
 
 
 @dataclass(frozen=True)
@@ -474,110 +112,75 @@ class Limits:
     observations_mb: int = 64
     """Bytes of observations the grader accepts from one submission, all its calls together."""
 
-
-def _mapped_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * resource.getpagesize()
-
-
-def _threads_of_user(uid: int) -> int:
-    """Processes and threads of `uid` that this process can see (the kernel's count for RLIMIT_NPROC)."""
-    count = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as status:
-                fields = dict(line.split(":", 1) for line in status if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid:
-                count += int(fields["Threads"])
-        except (OSError, KeyError, ValueError):
-            continue
-    return count
+    def to_dict(self) -> dict[str, int]:
+        """Plain data for the wire."""
+        return asdict(self)
 
 
-def _process_limit(isolation: Isolation, limits: Limits) -> int | None:
-    """RLIMIT_NPROC for the child, or None where it cannot be set meaningfully."""
-    if isolation.separate_user:
-        return limits.processes  # a user of its own: every process of that user is the child's
-    if not isolation.pid_namespace and not is_real_root():
-        # Counted over the grader's whole user, so allow what runs now plus the child's share.
-        return _threads_of_user(os.getuid()) + limits.processes
-    # Real root is exempt from the limit; inside a user namespace the kernel's count cannot be
-    # read from here, and the PID namespace ends every process at the end anyway.
-    return None
+def own_session(isolation: Isolation) -> Isolation:
+    """Make the child lead a session and process group of its own, where the platform has sessions.
 
-
-def apply_limits(isolation: Isolation, limits: Limits) -> Isolation:
-    """Set the child's resource limits and forbid it to gain privileges again."""
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb << 20, limits.file_mb << 20))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-        address_space = _mapped_bytes() + (limits.memory_mb << 20)
-        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-        processes = _process_limit(isolation, limits)
-        if processes is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
-        return replace(isolation, rlimits=True)
-    except (OSError, ValueError) as exc:
-        return replace(isolation, notes=isolation.notes + (f"limits: {exc}",))
-
-
-def become_subreaper() -> None:
-    """Have orphaned descendants reparented to this process, so that `kill_descendants` finds them."""
-    try:
-        prctl(PR_SET_CHILD_SUBREAPER, 1)
-    except OSError:
-        pass
-
-
-def _children_of(pid: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat_file:
-                fields = stat_file.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                children.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    return children
-
-
-def kill_descendants(rounds: int = 200) -> None:
-    """As a subreaper: kill and reap every process below this one, `setsid` escapes included.
-
-    Each killed process's own children are reparented here, so a few rounds reach the whole tree
-    even while it forks. Without a PID namespace this is what ends what a submission left running.
+    Then `kill(0, ...)` reaches only what the child started, not the warm worker or its neighbours,
+    and the whole group can be killed at once.
     """
-    import signal
-
-    for _ in range(rounds):
-        children = _children_of(os.getpid())
-        if not children:
-            return
-        for child in children:
-            try:
-                os.kill(child, signal.SIGKILL)
-            except OSError:
-                pass
-        for child in children:
-            try:
-                os.waitpid(child, 0)
-            except ChildProcessError:
-                pass
+    if not current().sessions:
+        return isolation.with_note("session: not on this platform")
+    try:
+        os.setsid()
+    except OSError as exc:
+        if os.getpid() != os.getsid(0):
+            return isolation.with_note(f"session: {exc.strerror}")
+    return replace(isolation, session=True)
 
 
-def die_with_parent() -> None:
-    """Have the kernel kill this process when its parent (the supervisor) dies."""
+def apply_limits(isolation: Isolation, limits: Limits, processes: int | None, address_base: int | None) -> Isolation:
+    """Set the child's resource limits where the platform has them.
+
+    `processes` is the RLIMIT_NPROC to set and `address_base` the address space already mapped,
+    to which `limits.memory_mb` is added (None: that limit is not meaningful here). Every limit is
+    tried on its own, so one the system refuses does not cost the others.
+    """
+    if not current().rlimits:
+        return isolation.with_note("resource limits: not on this platform")
+    import resource
+
+    wanted = [
+        ("core", resource.RLIMIT_CORE, 0, 0),
+        ("file size", resource.RLIMIT_FSIZE, limits.file_mb << 20, limits.file_mb << 20),
+        ("open files", resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
+        ("CPU", resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5),
+    ]
+    if address_base is not None:
+        space = address_base + (limits.memory_mb << 20)
+        wanted.append(("address space", resource.RLIMIT_AS, space, space))
+    if processes is not None:
+        wanted.append(("processes", resource.RLIMIT_NPROC, processes, processes))
+    refused = []
+    for name, which, soft, hard in wanted:
+        try:
+            _, current_hard = resource.getrlimit(which)
+            if current_hard != resource.RLIM_INFINITY:
+                soft, hard = min(soft, current_hard), min(hard, current_hard)
+            resource.setrlimit(which, (soft, hard))
+        except (OSError, ValueError) as exc:
+            refused.append(f"{name}: {exc}")
+    isolation = replace(isolation, rlimits=not refused or len(refused) < len(wanted))
+    return isolation.with_note("limits refused: " + "; ".join(refused)) if refused else isolation
+
+
+def kill_group(leader: int) -> None:
+    """Kill the process group a child leads (everything it started that stayed in it)."""
     import signal
 
     try:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
+        os.killpg(leader, signal.SIGKILL)
+    except (OSError, AttributeError):
         pass
+
+
+def protect_this_process() -> None:
+    """Forbid processes of this user (a submission's, among them) to read this process's memory, where Linux allows."""
+    if current().namespaces:
+        from grader.sandbox import linux
+
+        linux.make_undumpable()

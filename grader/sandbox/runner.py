@@ -2,15 +2,19 @@
 
 Runs in the isolated child, after `grader.sandbox.zygote` has set up namespaces, user and limits.
 Protocol (frames on private pipes, never stdout):
-  grader -> child  hello {source, path, functions, attributes, watch, seed}
-  child -> grader  module {ok, exception, functions, attributes}
+  grader -> child  hello {source, filename, functions, attributes, watch, seed, marker}
+  child -> grader  module {ok, errors, functions, attributes}
   grader -> child  plan {calls: [...]}
   child -> grader  call {index, outcome, value | exception, grad, events, figures}  (one per call)
   child -> grader  done
+After the import and after each call the child writes a marker into its output stream, so that
+the grader splits what was printed by what printed it (`grader.sandbox.output`).
 """
 
 from __future__ import annotations
 
+import __future__
+import ast
 import inspect
 import os
 import random
@@ -20,8 +24,10 @@ import types
 from typing import Any
 
 from grader.arguments import build_argument
+from grader.sandbox import standins, student_warnings
 from grader.sandbox.encode import encode_value, exception_info, safe_str
 from grader.sandbox.instrument import Instrumentation, describe_figure, figures_drawn
+from grader.sandbox.output import marker
 from grader.wire import FrameDecoder, read_frame, write_frame
 
 MODULE_NAME = "submission"
@@ -38,6 +44,36 @@ def _pristine_grad() -> Any:
 AUTOGRAD_GRAD = _pristine_grad()
 
 
+MAX_TOP_LEVEL_ERRORS = 20
+"""Top-level statements that raised, reported one by one; the rest are counted."""
+
+
+def child_environment(workdir: str) -> dict[str, str]:
+    """The environment the submission runs with: nothing of the grader's, its own home and temporary directory."""
+    env = {
+        "HOME": workdir, "TMPDIR": workdir, "TEMP": workdir, "TMP": workdir, "PATH": os.defpath,
+        "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": workdir, "OMP_NUM_THREADS": "1",
+        "USER": "student", "LOGNAME": "student",  # the job's user has no passwd entry (getpass)
+    }
+    for name in ("SYSTEMROOT", "WINDIR", "PATH") if os.name == "nt" else ():
+        if name in os.environ:  # Windows cannot start Python or load DLLs without these
+            env[name] = os.environ[name]
+    return env
+
+
+def _future_flags(statements: list[ast.stmt]) -> tuple[int, int]:
+    """Compiler flags of the leading `from __future__ import ...` statements, and how many there are."""
+    flags, count = 0, 0
+    for statement in statements:
+        if not (isinstance(statement, ast.ImportFrom) and statement.module == "__future__"):
+            break
+        count += 1
+        for alias in statement.names:
+            feature = getattr(__future__, alias.name, None)
+            flags |= getattr(feature, "compiler_flag", 0)
+    return flags, count
+
+
 class Runner:
     """One child's conversation with the grader."""
 
@@ -48,6 +84,7 @@ class Runner:
         self.decoder = FrameDecoder()
         self.module: types.ModuleType | None = None
         self.last_args: list[Any] | None = None
+        self.marker = b""
 
     def run(self) -> None:
         """The whole conversation; returns when the plan is done."""
@@ -56,17 +93,31 @@ class Runner:
         with open(path, "w", encoding="utf-8") as source_file:
             source_file.write(hello["source"])
         self.path = path
+        self.marker = marker(str(hello.get("marker", "")))
+        standins.install()
         self.instrumentation = Instrumentation(path, hello.get("watch", []))
         self.instrumentation.install()
+        student_warnings.install(path)
         self._seed(int(hello["seed"]))
         report = self._import(hello["source"], hello.get("functions", []), hello.get("attributes", []))
+        self._mark()
         write_frame(self.observations_fd, report)
         if not report["ok"]:
             return
         plan = read_frame(self.commands_fd, self.decoder)
         for call in plan["calls"]:
-            write_frame(self.observations_fd, self._call(call))
+            report = self._call(call)
+            self._mark()
+            write_frame(self.observations_fd, report)
         write_frame(self.observations_fd, {"type": "done"})
+
+    def _mark(self) -> None:
+        """End the current piece of output: what was printed so far belongs to what just ran."""
+        _flush_streams()
+        try:
+            os.write(1, self.marker)
+        except OSError:
+            pass  # the submission closed its output; the grader then withholds what follows
 
     @staticmethod
     def _seed(seed: int) -> None:
@@ -78,18 +129,38 @@ class Runner:
         torch.manual_seed(seed)
 
     def _import(self, source: str, functions: list[str], attributes: list[str]) -> dict[str, Any]:
+        """Run the submission's top-level statements one by one, as a notebook runs its cells with errors allowed.
+
+        A statement that raises is reported and the next one runs, so that a failing demo line or an
+        import of something not installed costs only what depends on it; `sys.exit()` stops the rest.
+        """
         module = types.ModuleType(MODULE_NAME)
         module.__file__ = self.path
         sys.modules[MODULE_NAME] = module
         sys.path.insert(0, self.workdir)
+        errors: list[dict[str, Any]] = []
+        failed = 0
         try:
-            code = compile(source, self.path, "exec")
-            exec(code, module.__dict__)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are the student's too
+            tree = compile(source, self.path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            flags, futures = _future_flags(tree.body)
+            chunks = [tree.body[:futures]] if futures else []
+            chunks += [[statement] for statement in tree.body[futures:]]
+            codes = [compile(ast.Module(body=chunk, type_ignores=[]), self.path, "exec", flags, dont_inherit=True)
+                     for chunk in chunks]
+        except BaseException as exc:  # noqa: BLE001 - the grader parsed it; a child that cannot is broken
             return {"type": "module", "ok": False, "exception": exception_info(exc, self.path)}
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+        stopped = False
+        for code in codes:
+            try:
+                exec(code, module.__dict__)
+            except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are the student's too
+                failed += 1
+                if len(errors) < MAX_TOP_LEVEL_ERRORS:
+                    errors.append(exception_info(exc, self.path))
+                if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                    stopped = True
+                    break
+        _flush_streams()
         import matplotlib.pyplot as plt
 
         plt.close("all")  # figures drawn at import time are not what a later call draws
@@ -97,6 +168,9 @@ class Runner:
         return {
             "type": "module",
             "ok": True,
+            "errors": errors,
+            "errors_total": failed,
+            "stopped": stopped,
             "functions": {name: self._describe_function(module, name) for name in functions},
             "attributes": {
                 name: encode_value(module.__dict__[name]) for name in attributes if name in module.__dict__
@@ -145,8 +219,7 @@ class Runner:
                 report["outcome"] = "raised"
                 report["exception"] = exception_info(exc, self.path)
             report["duration"] = time.perf_counter() - start
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush_streams()
         if report["outcome"] == "returned":
             report["value"] = encode_value(value)
             if leaf is not None:
@@ -177,6 +250,15 @@ class Runner:
         return {"grad": encode_value(grad)}
 
 
+def _flush_streams() -> None:
+    """Push what Python buffered to the output pipe; the submission may have replaced or closed the streams."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()  # type: ignore[union-attr]
+        except BaseException:  # noqa: BLE001 - a student's stream object may raise anything
+            pass
+
+
 CONVERSATION_BROKEN = 75
 """Exit status of a child whose conversation with the grader broke (its channel closed, say)."""
 
@@ -189,10 +271,6 @@ def child_main(commands_fd: int, observations_fd: int, workdir: str) -> None:
     except BaseException:  # noqa: BLE001 - whatever broke it, the grader sees the exit status, not our traceback
         status = CONVERSATION_BROKEN
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BaseException:  # noqa: BLE001
-            pass
+        _flush_streams()
         # The student's atexit handlers and finalizers must not run, nor get a say in the exit.
         os._exit(status)

@@ -1,45 +1,49 @@
-"""The grader's side of the sandbox: start the warm worker, run a submission, enforce every deadline.
+"""The grader's side of the sandbox: start children, run a submission's calls, enforce every deadline.
 
 `Sandbox.run` imports the submission in an isolated child, asks `plan_for` which calls to make
 once it knows what the submission defines, and collects one `CallOutcome` per call. The clock is
 the grader's: a call that overruns its timeout is killed (with every process it started), marked
 `timeout`, and the remaining calls go on in a fresh child. A child that crashes or exits costs the
-call it was making, nothing more. Nothing from the child is trusted: frames are validated, output
-is capped, and only the supervisor's reports (on a socket the child never sees) say how it ended.
+call it was making, nothing more; once a function has timed out or crashed, its remaining calls
+are not made, and each exercise has its own share of the submission's time. Nothing from the
+child is trusted: frames are validated, output is capped, and only the supervisor's reports (or,
+for a spawned child, the grader's own view of its process) say how it ended.
+
+The conversation with a child is one loop over a queue of events fed by one thread per pipe, so
+it is the same on every platform (Windows cannot `select` on pipes).
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import secrets
 import select
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
-from grader.observations import CallOutcome, CallReport, DoneReport, ModuleReport, parse_frame
+from grader.observations import CallOutcome, CallReport, DoneReport, ModuleReport, SetupReport, parse_frame
 from grader.sandbox.isolation import NAMESPACE_MODES, Isolation, Limits
-from grader.sandbox.zygote import receive_message, send_message
+from grader.sandbox.launch import ChildHandle, ForkLauncher, SandboxError, SpawnLauncher
+from grader.sandbox.output import CapturedOutput, OutputSplitter
+from grader.sandbox.platform import Platform, current, profile
 from grader.wire import FrameDecoder, ProtocolError, encode_frame
 
-READY_TIMEOUT = 120.0
-"""Seconds the warm worker may take to import torch and report ready (slow CI machines)."""
+__all__ = ["CapturedOutput", "JobRequest", "RunRecord", "Sandbox", "SandboxError"]
+
+START_TIMEOUT = 120.0
+"""Seconds a child may take to start (a spawned one imports torch) before the sandbox is declared broken."""
 KILL_GRACE = 10.0
 """Seconds to wait for the supervisor to confirm a killed child is gone before giving up on it."""
 EXIT_GRACE = 2.0
 """Seconds a child that has made every call may take to exit before it is killed."""
 DRAIN_GRACE = 2.0
 """Seconds to keep reading output after a child ended (only an escaped process could hold it longer)."""
-
-
-class SandboxError(RuntimeError):
-    """The sandbox itself failed (not the submission): a bug or a broken environment."""
+POLL = 0.25
+"""Seconds between checks of a reader thread that its attempt is over."""
 
 
 @dataclass(frozen=True)
@@ -58,33 +62,6 @@ class JobRequest:
 
 
 @dataclass
-class CapturedOutput:
-    """What the submission printed: the first and last bytes, and how much there was."""
-
-    head_limit: int = 16 * 1024
-    tail_limit: int = 4 * 1024
-    head: bytearray = field(default_factory=bytearray)
-    tail: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-    def add(self, chunk: bytes) -> None:
-        """Account for a chunk; keep only what fits in head and tail."""
-        self.total += len(chunk)
-        room = self.head_limit - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail = (self.tail + chunk)[-self.tail_limit :]
-
-    def text(self) -> str:
-        """The kept output as text (invalid UTF-8 replaced), with a marker where bytes were dropped."""
-        dropped = self.total - len(self.head) - len(self.tail)
-        middle = f"\n[... {dropped} bytes not shown ...]\n" if dropped > 0 else ""
-        return self.head.decode("utf-8", "replace") + middle + self.tail.decode("utf-8", "replace")
-
-
-@dataclass
 class RunRecord:
     """Everything the grader learned by running one submission."""
 
@@ -100,7 +77,9 @@ class RunRecord:
     observation_bytes: int = 0
     """Bytes received on the observations channel, all children together (capped by Limits)."""
     private_output: CapturedOutput = field(default_factory=CapturedOutput)
-    """What the submission printed during calls that only hidden checks judge (withheld from students)."""
+    """What the submission printed once calls judged only by hidden checks began (withheld from students)."""
+    call_output_bytes: dict[int, int] = field(default_factory=dict)
+    """Bytes printed during each call, by call index."""
     max_rss_kb: int = 0
     """Peak resident memory of the largest child, as its supervisor measured it."""
 
@@ -109,165 +88,233 @@ PlanFor = Callable[[ModuleReport], list[dict[str, Any]]]
 
 
 class Sandbox:
-    """A warm worker and the means to run submissions in isolated children forked from it."""
+    """Runs submissions in isolated children: forked from a warm worker, or spawned where there is no fork."""
 
-    def __init__(self, limits: Limits | None = None, python: str | None = None, namespaces: str = "auto") -> None:
-        """`namespaces` is one of isolation.NAMESPACE_MODES: `none` and `user` stand in for weaker systems."""
+    def __init__(self, limits: Limits | None = None, python: str | None = None, namespaces: str = "auto",
+                 platform: str | None = None) -> None:
+        """`namespaces` is one of isolation.NAMESPACE_MODES; `platform` forces another platform's path (tests)."""
         if namespaces not in NAMESPACE_MODES:
             raise ValueError(f"namespaces must be one of {', '.join(NAMESPACE_MODES)}, not {namespaces!r}")
         self.limits = limits or Limits()
         self.python = python or sys.executable
-        self.namespaces = namespaces
-        self.isolation = Isolation()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._control: socket.socket | None = None
-        self._lock = threading.Lock()
-        self._log = tempfile.TemporaryFile()
+        self.platform: Platform = profile(platform) if platform else current()
+        if self.platform.fork:
+            self._launcher: ForkLauncher | SpawnLauncher = ForkLauncher(self.platform, self.limits, self.python, namespaces)
+        else:
+            self._launcher = SpawnLauncher(self.platform, self.limits, self.python)
+        self._started = False
 
-    # -- worker lifecycle -------------------------------------------------------------------
-    def start(self) -> Sandbox:
-        """Start the warm worker (import torch there) without waiting for it; `run` waits."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "C.UTF-8",
-            "HOME": os.environ.get("HOME", "/"),
-            "MPLBACKEND": "Agg",
-            "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": package_root,
-            "PYTHONNOUSERSITE": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        for name in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):  # keep matplotlib's font cache
-            if name in os.environ:
-                env[name] = os.environ[name]
-        self._process = subprocess.Popen(
-            [self.python, "-m", "grader.sandbox.zygote", str(theirs.fileno()), self.namespaces],
-            pass_fds=[theirs.fileno()], env=env, cwd="/", stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=self._log, start_new_session=True,
-        )
-        theirs.close()
-        self._control = ours
-        self._ready = False
-        return self
+    @property
+    def isolation(self) -> Isolation:
+        """What the platform and the warm worker provide before any child is started."""
+        return self._launcher.isolation
 
-    def _wait_ready(self) -> None:
-        if self._ready:
-            return
-        if self._control is None:
+    @property
+    def worker_pid(self) -> int | None:
+        """The warm worker's process id (None where children are spawned, or before it starts)."""
+        return self._launcher.pid
+
+    def wait_ready(self) -> None:
+        """Block until the warm worker is ready to start children."""
+        if not self._started:
             self.start()
-        assert self._control is not None
-        readable, _, _ = select.select([self._control], [], [], READY_TIMEOUT)
-        message, _ = receive_message(self._control) if readable else (None, [])
-        if not message or message.get("op") != "ready":
-            raise SandboxError(f"the grading worker did not start: {self._log_tail()}")
-        self.isolation = Isolation.from_dict(message["isolation"])
-        self._ready = True
+        self._launcher.wait_ready()
 
-    def _log_tail(self) -> str:
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace").strip()
-        return text[-2000:] or "no output"
+    def start(self) -> Sandbox:
+        """Start the warm worker (it imports torch) without waiting for it; `run` waits."""
+        self._launcher.start()
+        self._started = True
+        return self
 
     def close(self) -> None:
         """Stop the warm worker and anything still running under it."""
-        if self._control is not None:
-            self._control.close()
-            self._control = None
-        if self._process is not None:
-            # Killed, not asked to quit: it holds nothing worth saving, and a clean exit would
-            # spend a noticeable part of a single grade unloading torch.
-            try:
-                os.killpg(self._process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self._process.wait()
-            self._process = None
-        self._log.close()
+        self._launcher.close()
 
     def __enter__(self) -> Sandbox:
-        return self if self._process else self.start()
+        return self if self._started else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- running ----------------------------------------------------------------------------
     def run(self, request: JobRequest, plan_for: PlanFor, call_timeout: float, total_timeout: float) -> RunRecord:
         """Run a submission; the calls come from `plan_for` once the child reports what it defines."""
-        with self._lock:
-            self._wait_ready()
+        if not self._started:
+            self.start()
+        self._launcher.wait_ready()
         record = RunRecord(isolation=self.isolation)
-        started = time.monotonic()
-        deadline = started + total_timeout
+        budget = _Budget(time.monotonic(), total_timeout)
         calls: list[dict[str, Any]] | None = None
-        position = 0
+        remaining: list[dict[str, Any]] = []
         while True:
-            attempt = _Attempt(self, request, plan_for, record, calls, position, call_timeout, deadline)
+            attempt = _Attempt(self, request, plan_for, record, remaining if calls is not None else None,
+                               call_timeout, budget, first_attempt=record.children == 0)
             attempt.run()
             record.children += 1
             record.isolation = attempt.isolation or record.isolation
             if calls is None:
                 calls = attempt.calls
-            if calls is None or attempt.position >= len(calls):
-                break  # import failed, or every call has an outcome
-            failed = calls[attempt.position]["index"]
-            if failed not in record.calls:
-                record.calls[failed] = attempt.failure(failed)
-            position = attempt.position + 1
-            if time.monotonic() >= deadline:
-                for call in calls[position:]:
-                    record.calls[call["index"]] = CallOutcome(call["index"], "not_run", detail="total time limit")
+                if calls is None:
+                    break  # the import did not finish
+                remaining = list(calls)
+            remaining = remaining[attempt.completed :]
+            if not remaining:
                 break
+            failed = remaining.pop(0)
+            outcome = attempt.failure(failed["index"])
+            record.calls[failed["index"]] = outcome
+            budget.charge(failed, attempt.failed_after)
             if record.observation_bytes > self.limits.observations_mb << 20:
-                for call in calls[position:]:
-                    record.calls[call["index"]] = CallOutcome(call["index"], "not_run", detail=attempt.violation)
+                remaining = _skip(record, remaining, lambda call: True, attempt.violation or "too much data")
+            if outcome.status in ("timeout", "crashed"):
+                # The function is likely to do the same again: its other calls are not made.
+                why = "an earlier call timed out" if outcome.status == "timeout" else "an earlier call crashed"
+                remaining = _skip(record, remaining, lambda call: call["function"] == failed["function"], why)
+            remaining = _skip(record, remaining, budget.exhausted, "total time limit")
+            if not remaining:
                 break
-        record.wall_time = time.monotonic() - started
+        record.wall_time = budget.elapsed()
         return record
 
-    def _spawn(self, fds: list[int]) -> None:
-        with self._lock:
-            self._wait_ready()
-            assert self._control is not None
+    def launch(self, events: Any, hide: tuple[str, ...]) -> ChildHandle:
+        """Start one child; its lifecycle events arrive on `events`."""
+        return self._launcher.launch(events, hide)
+
+
+def _skip(record: RunRecord, calls: list[dict[str, Any]], skipped: Callable[[dict[str, Any]], bool],
+          why: str) -> list[dict[str, Any]]:
+    """Mark the calls `skipped` selects as not run, for `why`; the rest, in order."""
+    kept = []
+    for call in calls:
+        if skipped(call):
+            record.calls[call["index"]] = CallOutcome(call["index"], "not_run", detail=why)
+        else:
+            kept.append(call)
+    return kept
+
+
+class _Budget:
+    """The submission's time: a total, shared out equally among its exercises once the import is done."""
+
+    def __init__(self, started: float, total: float) -> None:
+        self.started = started
+        self.total = total
+        self.spent: dict[str, float] = {}
+        self.shares: dict[str, float] | None = None
+
+    def elapsed(self) -> float:
+        """Seconds since the submission started."""
+        return time.monotonic() - self.started
+
+    def share_out(self, calls: list[dict[str, Any]]) -> None:
+        """Give each exercise with calls an equal part of what the import left."""
+        exercises = list(dict.fromkeys(str(call.get("exercise", "")) for call in calls))
+        left = max(0.0, self.total - self.elapsed())
+        self.shares = {name: left / max(1, len(exercises)) for name in exercises}
+
+    def charge(self, call: dict[str, Any], seconds: float) -> None:
+        """Count a call's seconds against its exercise's share."""
+        name = str(call.get("exercise", ""))
+        self.spent[name] = self.spent.get(name, 0.0) + seconds
+
+    def left(self, call: dict[str, Any] | None, at: float) -> float:
+        """Seconds left at time `at` for this call's exercise (never more than the submission has)."""
+        overall = self.total - (at - self.started)
+        if call is None or self.shares is None:
+            return overall
+        name = str(call.get("exercise", ""))
+        return min(overall, self.shares.get(name, overall) - self.spent.get(name, 0.0))
+
+    def exhausted(self, call: dict[str, Any]) -> bool:
+        """Whether this call's exercise (or the submission) has no time left now."""
+        return self.left(call, time.monotonic()) <= 0
+
+
+def _pump(fd: int, tag: str, events: Any, stop: threading.Event, can_select: bool) -> None:
+    """Read a pipe until it closes (or the attempt is over), putting each chunk on the event queue."""
+    try:
+        while not stop.is_set():
+            if can_select and not select.select([fd], [], [], POLL)[0]:
+                continue
             try:
-                send_message(self._control, {"op": "spawn", "job": 0, "limits": _limits_dict(self.limits)}, fds)
-                reply, _ = receive_message(self._control)
-            except OSError as exc:
-                raise SandboxError(f"the grading worker is gone: {exc}; {self._log_tail()}") from None
-            if not reply or reply.get("op") != "spawned":
-                raise SandboxError(f"the grading worker did not start a child: {self._log_tail()}")
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                chunk = b""
+            events.put((tag, chunk))
+            if not chunk:
+                return
+    finally:
+        os.close(fd)
 
 
-def _limits_dict(limits: Limits) -> dict[str, int]:
-    return {name: getattr(limits, name) for name in limits.__dataclass_fields__}
+class _Writer:
+    """Writes frames to the child's commands pipe from a thread of its own, so a child that stops reading blocks nobody."""
+
+    def __init__(self, fd: int, stop: threading.Event, can_select: bool) -> None:
+        self._frames: queue.Queue[bytes | None] = queue.Queue()
+        self._fd, self._stop, self._can_select = fd, stop, can_select
+        if can_select:
+            os.set_blocking(fd, False)
+        threading.Thread(target=self._run, daemon=True, name="commands").start()
+
+    def send(self, frame: bytes) -> None:
+        """Queue one frame."""
+        self._frames.put(frame)
+
+    def close(self) -> None:
+        """No more frames; the pipe closes once the queued ones are written (or the child is gone)."""
+        self._frames.put(None)
+
+    def _run(self) -> None:
+        try:
+            while (frame := self._frames.get()) is not None:
+                data = memoryview(frame)
+                while data and not self._stop.is_set():
+                    if self._can_select and not select.select([], [self._fd], [], POLL)[1]:
+                        continue
+                    try:
+                        data = data[os.write(self._fd, data):]
+                    except BlockingIOError:
+                        continue
+        except OSError:
+            pass  # the child is gone; its end is reported on the lifecycle channel
+        finally:
+            os.close(self._fd)
 
 
 class _Attempt:
-    """One child's lifetime: from spawning it to the supervisor's report that it has ended."""
+    """One child's lifetime: from starting it to the report that it has ended."""
 
     def __init__(self, sandbox: Sandbox, request: JobRequest, plan_for: PlanFor, record: RunRecord,
-                 calls: list[dict[str, Any]] | None, position: int, call_timeout: float, deadline: float) -> None:
+                 calls: list[dict[str, Any]] | None, call_timeout: float, budget: _Budget, first_attempt: bool) -> None:
         self.sandbox = sandbox
         self.request = request
         self.plan_for = plan_for
         self.record = record
         self.calls = calls
-        self.position = position
+        """The calls this child makes, in order (None until the plan exists)."""
+        self.completed = 0
+        """How many of `calls` this child reported."""
         self.call_timeout = call_timeout
-        self.deadline = deadline
+        self.budget = budget
+        self.first_attempt = first_attempt
         self.isolation: Isolation | None = None
         self.ended: dict[str, Any] | None = None
         self.ended_at = 0.0
         self.killed_for: str | None = None
         self.killed_at = 0.0
         self.violation: str | None = None
+        self.failed_after = 0.0
         self.decoder = FrameDecoder()
-        self.outbox = bytearray()
+        self.nonce = secrets.token_hex(16)
+        self.splitter = OutputSplitter(self.nonce)
+        self.phase = "starting"
+        self.phase_start = time.monotonic()
+        self.private_from: int | None = None
+        """Position in `calls` from which every call, and everything printed, is withheld."""
 
     def failure(self, index: int) -> CallOutcome:
         """The outcome of the call during which this child stopped without reporting."""
-        elapsed = time.monotonic() - self.phase_start
+        elapsed = self.failed_after
         if self.killed_for == "timeout":
             return CallOutcome(index, "timeout", wall_time=elapsed, detail=f"{self.call_timeout:g} s")
         if self.killed_for == "total":
@@ -276,134 +323,127 @@ class _Attempt:
             return CallOutcome(index, "invalid", wall_time=elapsed, detail=self.violation)
         return CallOutcome(index, "crashed", wall_time=elapsed, detail=_how_it_ended(self.ended))
 
+    # -- the conversation -----------------------------------------------------------------
     def run(self) -> None:
-        job_ours, job_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        commands_read, commands_write = os.pipe()
-        observations_read, observations_write = os.pipe()
-        output_read, output_write = os.pipe()
-        theirs = [job_theirs.fileno(), commands_read, observations_write, output_write]
-        try:
-            self.sandbox._spawn(theirs)
-        finally:
-            job_theirs.close()
-            for fd in theirs[1:]:
-                os.close(fd)
-        try:
-            self._converse(job_ours, commands_write, observations_read, output_read)
-        finally:
-            job_ours.close()
-            for fd in (commands_write, observations_read, output_read):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-
-    def _converse(self, job: socket.socket, commands: int, observations: int, output: int) -> None:
-        os.set_blocking(commands, False)
-        started, _ = receive_message(job)
-        if not started or started.get("event") != "started":
-            raise SandboxError("the child's supervisor did not report its start")
-        self.isolation = Isolation.from_dict(started.get("isolation") or {})
+        """Start the child, converse until it has ended, then release everything it held."""
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        stop = threading.Event()
+        child = self.sandbox.launch(events, self.request.hide)
+        can_select = self.sandbox.platform.name != "windows"
+        self.child = child
+        self.writer = _Writer(child.commands, stop, can_select)
+        for fd, tag in ((child.observations, "obs"), (child.output, "out")):
+            threading.Thread(target=_pump, args=(fd, tag, events, stop, can_select), daemon=True, name=tag).start()
         hello = {
             "source": self.request.source, "filename": self.request.filename,
             "functions": list(self.request.functions), "attributes": list(self.request.attributes),
-            "watch": list(self.request.watch), "seed": self.request.seed,
+            "watch": list(self.request.watch), "seed": self.request.seed, "marker": self.nonce,
         }
-        self.outbox += encode_frame(hello)
-        self.phase = "import"
-        self.phase_start = time.monotonic()
-        os.set_blocking(output, False)
-        open_pipes = {observations, output}
+        try:
+            self.writer.send(encode_frame(hello))
+            if self.calls is not None:
+                self._set_private_from()
+            self._converse(events)
+        finally:
+            stop.set()
+            self.writer.close()
+            child.release()
+        if self.phase in ("starting", "import") and self.record.module is None:
+            self.record.import_problem = "timeout" if self.killed_for in ("timeout", "total") else _how_it_ended(self.ended)
+
+    def _converse(self, events: queue.Queue[tuple[str, Any]]) -> None:
+        open_pipes = {"obs", "out"}
         while True:
             now = time.monotonic()
             if self.ended is not None and (not open_pipes or now >= self.ended_at + DRAIN_GRACE):
                 break  # a pipe still open after the end is held by something that escaped; stop reading
             if self.ended is None and now >= self._deadline():
-                self._on_deadline(job, now)
-            readers = list(open_pipes) + ([job] if self.ended is None else [])
-            writers = [commands] if self.outbox and self.ended is None else []
-            wait = (self.ended_at + DRAIN_GRACE if self.ended is not None else self._deadline()) - now
-            readable, writable, _ = select.select(readers, writers, [], max(0.0, wait))
-            # Output first: the child flushes what a call printed before reporting the call, so
-            # output read before the report belongs to that call (and stays private if it is).
-            readable.sort(key=lambda source: source != output)
-            if writable:
-                self._flush(commands)
-            for source in readable:
-                if source is job:
-                    message, _ = receive_message(job)
-                    self.ended = message or {"event": "ended", "lost": True}
-                    self.ended_at = time.monotonic()
-                    if isinstance(self.ended.get("max_rss_kb"), int):
-                        self.record.max_rss_kb = max(self.record.max_rss_kb, self.ended["max_rss_kb"])
-                    continue
-                if source == output:
-                    if not self._drain_output(output):
-                        open_pipes.discard(output)
-                    continue
-                chunk = os.read(source, 1 << 16)
-                if not chunk:
-                    open_pipes.discard(source)
-                elif self.violation is None:
-                    self._receive(chunk, job)
-                # After a violation the child is being killed; what it still sends is read and dropped.
-        if self.phase == "import" and self.record.module is None:
-            self.record.import_problem = "timeout" if self.killed_for in ("timeout", "total") else _how_it_ended(self.ended)
-
-    def _drain_output(self, output: int) -> bool:
-        """Read what the child printed, up to 1 MiB now; False once the pipe is closed."""
-        sink = self._output_sink()
-        for _ in range(16):
+                self._on_deadline(now)
+                continue
+            limit = self.ended_at + DRAIN_GRACE if self.ended is not None else self._deadline()
             try:
-                chunk = os.read(output, 1 << 16)
-            except BlockingIOError:
-                return True
-            if not chunk:
-                return False
-            sink.add(chunk)
-        return True
+                kind, data = events.get(timeout=max(0.0, limit - now))
+            except queue.Empty:
+                continue
+            if kind == "started":
+                self._started(Isolation.from_dict(data))
+            elif kind == "ended":
+                self.ended = data
+                self.ended_at = time.monotonic()
+                if isinstance(data.get("max_rss_kb"), int):
+                    self.record.max_rss_kb = max(self.record.max_rss_kb, data["max_rss_kb"])
+            elif kind == "out":
+                if not data:
+                    open_pipes.discard("out")
+                    self._print(self.splitter.flush())
+                else:
+                    self._print(self.splitter.feed(data))
+            elif kind == "obs":
+                if not data:
+                    open_pipes.discard("obs")
+                elif self.violation is None:
+                    self._receive(data)
+                # After a violation the child is being killed; what it still sends is read and dropped.
 
-    def _output_sink(self) -> CapturedOutput:
-        calls = self.calls
-        if self.phase == "calls" and calls is not None and self.position < len(calls) and calls[self.position].get("private"):
-            return self.record.private_output
-        return self.record.output
+    def _started(self, isolation: Isolation) -> None:
+        if self.phase == "starting":
+            self.isolation = isolation
+            self.phase = "import"
+            self.phase_start = time.monotonic()
+
+    def _set_private_from(self) -> None:
+        assert self.calls is not None
+        self.private_from = next((i for i, call in enumerate(self.calls) if call.get("private")), None)
+
+    def _print(self, pieces: list[tuple[int, bytes]]) -> None:
+        """Attribute printed bytes: segment 0 to the import, segment k to this child's k-th call."""
+        for segment, data in pieces:
+            if segment == 0:
+                if self.first_attempt:  # a restarted child imports again; its output was shown once
+                    self.record.output.add(data)
+                continue
+            position = segment - 1
+            calls = self.calls or []
+            if calls:
+                index = calls[min(position, len(calls) - 1)]["index"]
+                self.record.call_output_bytes[index] = self.record.call_output_bytes.get(index, 0) + len(data)
+            private = self.private_from is not None and position >= self.private_from
+            (self.record.private_output if private else self.record.output).add(data)
 
     def _deadline(self) -> float:
         if self.killed_for is not None:
             return self.killed_at + KILL_GRACE
+        if self.phase == "starting":
+            return self.phase_start + START_TIMEOUT
         if self.phase == "done":
             return self.phase_start + EXIT_GRACE
-        return min(self.deadline, self.phase_start + self.call_timeout)
+        return self.phase_start + min(self.call_timeout, max(0.0, self._left()))
 
-    def _on_deadline(self, job: socket.socket, now: float) -> None:
+    def _left(self) -> float:
+        """What the budget allows the current phase, from its start."""
+        call = self.calls[self.completed] if self.phase == "calls" and self.calls and self.completed < len(self.calls) else None
+        return self.budget.left(call, self.phase_start)
+
+    def _on_deadline(self, now: float) -> None:
         if self.killed_for is not None:
-            raise SandboxError("a killed child did not end")
+            raise SandboxError(f"a killed child did not end: {self.sandbox._launcher.log_tail()}")
+        if self.phase == "starting":
+            self._kill("start")
+            raise SandboxError(f"a grading child did not start within {START_TIMEOUT:g} s: {self.sandbox._launcher.log_tail()}")
+        self.failed_after = now - self.phase_start
         if self.phase == "done":
-            self._kill(job, "lingering")  # every call reported; it just does not leave
-        elif now >= self.deadline:
-            self._kill(job, "total")
+            self._kill("lingering")  # every call reported; it just does not leave
+        elif self._left() < self.call_timeout:
+            self._kill("total")  # the exercise's share (or the submission's time) ran out first
         else:
-            self._kill(job, "timeout")
+            self._kill("timeout")
 
-    def _flush(self, commands: int) -> None:
-        try:
-            written = os.write(commands, self.outbox)
-            del self.outbox[:written]
-        except BlockingIOError:
-            pass
-        except OSError:
-            self.outbox.clear()  # the child is gone; its end will be reported
-
-    def _kill(self, job: socket.socket, why: str) -> None:
+    def _kill(self, why: str) -> None:
         self.killed_for = why
         self.killed_at = time.monotonic()
-        try:
-            send_message(job, {"op": "kill"})
-        except OSError:
-            pass
+        self.child.kill()
 
-    def _receive(self, chunk: bytes, job: socket.socket) -> None:
+    def _receive(self, chunk: bytes) -> None:
         self.record.observation_bytes += len(chunk)
         cap = self.sandbox.limits.observations_mb << 20
         try:
@@ -414,10 +454,18 @@ class _Attempt:
                 self._handle(parse_frame(body))
         except ProtocolError as exc:
             self.violation = str(exc)
-            self._kill(job, "violation")
+            self.failed_after = time.monotonic() - self.phase_start
+            self._kill("violation")
 
-    def _handle(self, frame: ModuleReport | CallReport | DoneReport) -> None:
+    def _handle(self, frame: SetupReport | ModuleReport | CallReport | DoneReport) -> None:
         now = time.monotonic()
+        if isinstance(frame, SetupReport):
+            if self.phase != "starting":
+                raise ProtocolError("a setup report after the start")
+            self._started(Isolation.from_dict(frame.isolation))
+            return
+        if self.phase == "starting":
+            raise ProtocolError("a report before the child started")
         if self.phase == "import":
             if not isinstance(frame, ModuleReport):
                 raise ProtocolError("expected the module report first")
@@ -426,35 +474,41 @@ class _Attempt:
             if not frame.ok:
                 self.calls = self.calls if self.calls is not None else []
                 self.phase = "done"
+                self.phase_start = now
                 return
             if self.calls is None:
                 self.calls = self.plan_for(frame)
-            remaining = self.calls[self.position :]
-            self.outbox += encode_frame({"calls": remaining})
-            self.phase = "calls" if remaining else "done"
+                self.budget.share_out(self.calls)
+            self._set_private_from()
+            self.writer.send(encode_frame({"calls": self.calls}))
+            self.phase = "calls" if self.calls else "done"
             self.phase_start = now
             return
         if isinstance(frame, DoneReport):
-            if self.calls is not None and self.position < len(self.calls):
+            if self.calls is not None and self.completed < len(self.calls):
                 raise ProtocolError("the child said it was done before making every call")
             self.phase = "done"
+            self.phase_start = now
             return
-        if not isinstance(frame, CallReport) or self.calls is None or self.position >= len(self.calls):
+        if not isinstance(frame, CallReport) or self.calls is None or self.completed >= len(self.calls):
             raise ProtocolError("unexpected frame")
-        expected = self.calls[self.position]["index"]
+        expected = self.calls[self.completed]["index"]
         if frame.index != expected:
             raise ProtocolError(f"report for call {frame.index} where call {expected} was due")
         self.record.calls[expected] = CallOutcome(expected, frame.outcome, frame, wall_time=now - self.phase_start)
-        self.position += 1
+        self.budget.charge(self.calls[self.completed], now - self.phase_start)
+        self.completed += 1
         self.phase_start = now
-        if self.position >= len(self.calls):
+        if self.completed >= len(self.calls):
             self.phase = "done"
 
 
 def _how_it_ended(ended: dict[str, Any] | None) -> str:
-    if not ended:
+    if not ended or ended.get("lost"):
         return "ended"
     if "signal" in ended:
+        import signal
+
         try:
             return f"killed by {signal.Signals(ended['signal']).name}"
         except ValueError:

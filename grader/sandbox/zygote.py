@@ -1,15 +1,17 @@
-"""The warm worker: imports torch, numpy and matplotlib once, then forks one isolated child per job.
+"""The warm worker (Linux and macOS): imports torch, numpy and matplotlib once, then forks one isolated child per job.
 
-Started by the grader as `python -m grader.sandbox.zygote FD` with a clean environment. It never
-sees a reference answer or a submission: it only forks. Per job it forks a small trusted
-supervisor, which enters fresh PID and mount namespaces and forks the child that will run the
-student's code as PID 1 of that namespace, so that when the child ends, every process it started
-ends too. The supervisor reports the child's start and end to the grader on a private socket and
-kills it when the grader asks (timeouts) or goes away.
+Started by the grader as `python -m grader.sandbox.zygote FD [MODE]` with a clean environment. It
+never sees a reference answer or a submission: it only forks. Per job it forks a small trusted
+supervisor, which (on Linux) enters fresh PID, mount, IPC and network namespaces and forks the
+child that will run the student's code as PID 1 of those namespaces, so that when the child
+ends, every process it started ends too. The supervisor reports the child's start and end to
+the grader on a private socket and kills it when the grader asks (timeouts) or goes away.
 
     grader --ctrl--> zygote --fork--> supervisor --fork--> child (student code)
       ^  <------------------ job socket ---------------------'  (started / ended / kill)
       ^  <--------------- commands, observations, output pipes ---------------------'
+
+Windows has no fork: there `grader.sandbox.spawned` starts each child as a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -20,36 +22,16 @@ import select
 import signal
 import socket
 import sys
+import tempfile
 from typing import Any
 
-from grader.sandbox import isolation
-from grader.sandbox.isolation import Isolation, Limits
-
-MAX_CONTROL_MESSAGE = 1 << 16
-
-
-def send_message(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
-    """One JSON message (and optionally file descriptors) on a SOCK_SEQPACKET socket."""
-    data = json.dumps(message).encode()
-    if fds:
-        socket.send_fds(sock, [data], fds)
-    else:
-        sock.send(data)
+from grader.sandbox.control import receive_message, send_message
+from grader.sandbox.isolation import Isolation, Limits, apply_limits, kill_group, own_session
+from grader.sandbox.platform import Platform, current
 
 
-def receive_message(sock: socket.socket, max_fds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
-    """One message and any file descriptors sent with it; (None, []) when the peer closed."""
-    if max_fds:
-        data, fds, _flags, _addr = socket.recv_fds(sock, MAX_CONTROL_MESSAGE, max_fds)
-    else:
-        data, fds = sock.recv(MAX_CONTROL_MESSAGE), []
-    if not data:
-        return None, fds
-    return json.loads(data), fds
-
-
-def _preload() -> None:
-    """Import what submissions use, so that each forked child starts warm."""
+def preload() -> None:
+    """Import what submissions use, so that each child starts warm."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -59,8 +41,8 @@ def _preload() -> None:
 
     # One thread per child: children run side by side, and a forked OpenMP pool is unsafe.
     torch.set_num_threads(1)
-    import torch.func  # noqa: F401
     import torch.autograd.functional  # noqa: F401
+    import torch.func  # noqa: F401
 
     import grader.sandbox.runner  # noqa: F401
 
@@ -93,19 +75,37 @@ def _warm_up() -> None:
     figure.canvas.draw()
 
 
+class _Worker:
+    """What the warm worker knows about its platform, fixed once before it serves."""
+
+    def __init__(self, platform: Platform, mode: str) -> None:
+        self.platform = platform
+        base = Isolation.for_platform(platform)
+        self.keep: list[str] = []
+        self.hidden: list[str] = []
+        self.namespaces_allowed = False
+        if platform.namespaces:
+            from grader.sandbox import linux
+
+            # Namespaces first, then non-dumpable: a non-dumpable process may not write its own
+            # uid map, and without the map every file the child creates fails (EOVERFLOW).
+            base, self.namespaces_allowed = linux.enter_worker_namespaces(base, mode)
+            # Supervisors and children inherit this: a child running as our user cannot ptrace them.
+            linux.make_undumpable()
+            self.keep = linux.needed_paths()
+            self.hidden = linux.checkout_extras()
+        self.base = base
+
+
 def main(argv: list[str]) -> None:
     """Serve `spawn` requests from the grader until it says `quit` or goes away.
 
     Usage: `python -m grader.sandbox.zygote FD [auto|user|none]` (see isolation.NAMESPACE_MODES).
     """
     control = socket.socket(fileno=int(argv[1]))
-    # Supervisors and children inherit this: a child running as our user cannot ptrace them.
-    isolation.make_undumpable()
-    _preload()
-    base, namespaces_allowed = isolation.enter_worker_namespaces(argv[2] if len(argv) > 2 else "auto")
-    keep = isolation.needed_paths()
-    hidden = isolation.checkout_extras()
-    send_message(control, {"op": "ready", "pid": os.getpid(), "isolation": base.to_dict()})
+    preload()
+    worker = _Worker(current(), argv[2] if len(argv) > 2 else "auto")
+    send_message(control, {"op": "ready", "pid": os.getpid(), "isolation": worker.base.to_dict()})
     # Supervisors are reaped by the kernel; the grader learns their fate on the job socket.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     warm = served = False
@@ -127,7 +127,7 @@ def main(argv: list[str]) -> None:
         if pid == 0:
             try:
                 control.close()
-                _supervise({**request, "hide": list(request.get("hide", [])) + hidden}, fds, base, namespaces_allowed, keep)
+                _supervise({**request, "hide": list(request.get("hide", [])) + worker.hidden}, fds, worker)
             finally:
                 os._exit(70)
         for fd in fds:
@@ -136,21 +136,26 @@ def main(argv: list[str]) -> None:
         served = True
 
 
-def _supervise(request: dict[str, Any], fds: list[int], base: Isolation, namespaces_allowed: bool, keep: list[str]) -> None:
+def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None:
     """The trusted supervisor of one child: start it, report, kill it on request, report its end."""
     job_fd, commands_fd, observations_fd, output_fd = fds
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     job = socket.socket(fileno=job_fd)
-    state = isolation.enter_job_namespaces(base, namespaces_allowed)
-    if not state.pid_namespace:
-        isolation.become_subreaper()  # what escapes the child's process group comes back to us
+    state = worker.base
+    linux_here = worker.platform.namespaces
+    if linux_here:
+        from grader.sandbox import linux
+
+        state = linux.enter_job_namespaces(state, worker.namespaces_allowed)
+        if not state.pid_namespace:
+            linux.become_subreaper()  # what escapes the child's process group comes back to us
+    uid = linux.job_uid(os.getpid()) if linux_here else os.getuid()  # before the fork: PID 1 has no parent to ask
     setup_read, setup_write = os.pipe()
-    uid = isolation.job_uid(os.getpid())
     child = os.fork()
     if child == 0:
         job.close()
         os.close(setup_read)
-        _child(request, state, keep, uid, commands_fd, observations_fd, output_fd, setup_write)
+        _child(request, state, worker, uid, commands_fd, observations_fd, output_fd, setup_write)
     for fd in (setup_write, commands_fd, observations_fd, output_fd):
         os.close(fd)
     setup = _read_all(setup_read)
@@ -159,17 +164,19 @@ def _supervise(request: dict[str, Any], fds: list[int], base: Isolation, namespa
     except ValueError:
         report = {"isolation": state.to_dict(), "workdir": None}
     send_message(job, {"event": "started", "pid": child, "isolation": report["isolation"]})
-    _wait_or_kill(job, child, state)
-    _, status, usage = os.wait4(child, 0)
+    status, usage = _wait_or_kill(job, child, state)
     if not state.pid_namespace:
-        _kill_group(child)  # what a PID namespace would have ended with the child
-        isolation.kill_descendants()
+        kill_group(child)  # what a PID namespace would have ended with the child
+        if linux_here:
+            linux.kill_descendants()
     if not state.mount_namespace and report.get("workdir"):
         import shutil
 
         shutil.rmtree(report["workdir"], ignore_errors=True)
-    # Peak resident memory of the child and of what it waited for, as the kernel counted it.
-    ended: dict[str, Any] = {"event": "ended", "max_rss_kb": usage.ru_maxrss}
+    # Peak resident memory of the child and of what it waited for, as the kernel counted it
+    # (kilobytes on Linux, bytes on macOS).
+    rss = usage.ru_maxrss if usage is not None else 0
+    ended: dict[str, Any] = {"event": "ended", "max_rss_kb": rss // 1024 if sys.platform == "darwin" else rss}
     if os.WIFSIGNALED(status):
         ended["signal"] = os.WTERMSIG(status)
     else:
@@ -189,54 +196,74 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _kill_group(child: int) -> None:
+def _kill(child: int, state: Isolation) -> None:
+    # The child is our unreaped child, so its PID cannot have been reused.
+    os.kill(child, signal.SIGKILL)
+    if not state.pid_namespace:
+        kill_group(child)
+
+
+def _wait_or_kill(job: socket.socket, child: int, state: Isolation) -> tuple[int, Any]:
+    """Block until the child exits, killing it when the grader asks or goes away; its status and usage.
+
+    Waits on a pidfd where Linux has one, else polls; the child is reaped only here, on this
+    thread, so a kill never reaches a reused PID.
+    """
+    pidfd_open = getattr(os, "pidfd_open", None)
     try:
-        os.killpg(child, signal.SIGKILL)
+        child_fd = pidfd_open(child) if pidfd_open else None
     except OSError:
-        pass
-
-
-def _wait_or_kill(job: socket.socket, child: int, state: Isolation) -> None:
-    """Block until the child exits; kill it when the grader asks or closes the job socket."""
-    try:
-        child_fd = os.pidfd_open(child)
-    except (AttributeError, OSError):
         child_fd = None
     while True:
         watched = [job] + ([child_fd] if child_fd is not None else [])
         readable, _, _ = select.select(watched, [], [], None if child_fd is not None else 0.05)
-        if child_fd is not None and child_fd in readable:
-            return
-        if child_fd is None and os.waitid(os.P_PID, child, os.WEXITED | os.WNOHANG | os.WNOWAIT):
-            return  # exited; left unreaped for the caller
+        pid, status, usage = os.wait4(child, os.WNOHANG)
+        if pid == child:
+            if child_fd is not None:
+                os.close(child_fd)
+            return status, usage
         if job in readable:
             try:
                 message, _ = receive_message(job)
             except OSError:
                 message = None
             if message is None or message.get("op") == "kill":
-                # The child is our unreaped child, so its PID cannot have been reused.
-                os.kill(child, signal.SIGKILL)
-                if not state.pid_namespace:
-                    _kill_group(child)
+                _kill(child, state)
                 if message is None:
-                    return
+                    _, status, usage = os.wait4(child, 0)
+                    return status, usage
 
 
-def _child(request: dict[str, Any], state: Isolation, keep: list[str], uid: int, commands_fd: int,
+def _child(request: dict[str, Any], state: Isolation, worker: _Worker, uid: int, commands_fd: int,
            observations_fd: int, output_fd: int, setup_fd: int) -> None:
     """The child: isolate itself, report how, then hand over to the runner. Never returns."""
     try:
-        if not state.pid_namespace:
-            os.setsid()  # at least a process group of its own to kill
-        isolation.die_with_parent()
-        state, workdir = isolation.set_up_file_system(state, request.get("hide", []), keep)
-        os.chdir(workdir)
-        state = isolation.drop_privileges(state, workdir, uid, keep)
-        isolation.die_with_parent()  # a change of user clears the parent-death signal
-        state = isolation.apply_limits(state, Limits(**request.get("limits", {})))
-        state = isolation.drop_capabilities(state)
-        isolation.make_undumpable()  # a change of user resets it; other children may share our user
+        limits = Limits(**request.get("limits", {}))
+        # Its own session and group: `kill(0, ...)` then reaches nothing of the grader's.
+        state = own_session(state)
+        processes: int | None = None
+        address_base: int | None = None
+        if worker.platform.namespaces:
+            from grader.sandbox import linux
+
+            linux.die_with_parent()
+            state, workdir = linux.set_up_file_system(state, request.get("hide", []), worker.keep)
+            os.chdir(workdir)
+            state = linux.drop_privileges(state, workdir, uid, worker.keep)
+            linux.die_with_parent()  # a change of user clears the parent-death signal
+            processes = linux.process_limit(state, limits)
+            address_base = linux.mapped_bytes()
+        else:
+            workdir = tempfile.mkdtemp(prefix="submission-")
+            os.chdir(workdir)
+            # RLIMIT_NPROC counts every process of the user across the system here, and the
+            # address-space limit is not enforced by macOS: neither is set, and the record says so.
+            state = state.with_note("process and address-space limits: not on this platform")
+        state = apply_limits(state, limits, processes, address_base)
+        if worker.platform.namespaces:
+            linux.no_new_privileges()
+            state = linux.drop_capabilities(state)
+            linux.make_undumpable()  # a change of user resets it; other children may share our user
         os.write(setup_fd, json.dumps({"isolation": state.to_dict(), "workdir": workdir}).encode())
         os.close(setup_fd)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -244,32 +271,22 @@ def _child(request: dict[str, Any], state: Isolation, keep: list[str], uid: int,
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         keep_fds = {0, 1, 2, commands_fd, observations_fd}
-        for fd in _open_fds():
+        open_now = linux.open_fds() if worker.platform.proc else list(range(3, 1024))
+        for fd in open_now:
             if fd not in keep_fds:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
+        from grader.sandbox.runner import child_environment, child_main
+
         os.environ.clear()
-        os.environ.update({
-            "HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": workdir, "OMP_NUM_THREADS": "1",
-            "USER": "student", "LOGNAME": "student",  # the job's user has no passwd entry (getpass)
-        })
+        os.environ.update(child_environment(workdir))
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        from grader.sandbox.runner import child_main
-
         child_main(commands_fd, observations_fd, workdir)
     finally:
         os._exit(71)
-
-
-def _open_fds() -> list[int]:
-    try:
-        return [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        return list(range(3, 256))
 
 
 if __name__ == "__main__":

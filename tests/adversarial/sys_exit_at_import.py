@@ -1,6 +1,10 @@
 # threat: exit early with sys.exit(0) at import, after printing that every test passed
-# expect: full= attacked=all
-"""Defines correct functions, then leaves before the grader can call them."""
+# expect: full=double-backward attacked=second-derivative-cost/values,vector-control-flow/f-values,sin-derivative-plot/values,custom-control-flow/gradient-agrees
+"""Defines correct functions for one exercise, then leaves before defining the rest.
+
+What it defined is graded as usual; the statements after `sys.exit()` never ran, so the other
+exercises find nothing to call and score 0, whatever it printed.
+"""
 
 import atexit
 import sys
