@@ -287,4 +287,7 @@ class CallOutcome:
     wall_time: float = 0.0
     """Seconds between the call's start and its report, as measured by the grader."""
     detail: str | None = None
-    """For crashes: how the child ended (`signal 11`, `exit status 3`); for invalid: what was wrong."""
+    """For crashes: how the child ended (`killed by SIGSEGV`, `exit status 3`); for invalid: what was wrong."""
+    reason: str | None = None
+    """For timeouts and calls not run, why, as a code: `call_timeout`, `total_time`, `exercise_time`,
+    `earlier_timeout`, `earlier_crash`, `too_much_data`, `not_reached`."""

@@ -49,7 +49,8 @@ def judge(check, reports, functions=("h", "h_grad"), attributes=None, source=SOU
         fields = reports(call)
         status = fields.pop("status", None)
         if status in ("timeout", "crashed"):
-            outcomes[call.index] = CallOutcome(call.index, status, detail="1 s" if status == "timeout" else "killed by SIGSEGV")
+            outcomes[call.index] = (CallOutcome(call.index, status, detail="1", reason="call_timeout") if status == "timeout"
+                                    else CallOutcome(call.index, status, detail="killed by SIGSEGV"))
             continue
         fields.setdefault("events", {"ops": [], "watched": {}, "autograd": [], "autograd_count": 0})
         # As on the real wire: JSON text, validated strictly.

@@ -93,7 +93,7 @@ class CheckContext:
         """The calls made for a call set, in order, with their outcomes."""
         views = []
         for planned in self.plan.for_call_set(self.exercise.id, call_set):
-            outcome = self.outcomes.get(planned.index) or CallOutcome(planned.index, "not_run", detail="not reached")
+            outcome = self.outcomes.get(planned.index) or CallOutcome(planned.index, "not_run", reason="not_reached")
             views.append(CallView(planned, outcome))
         return views
 
@@ -175,7 +175,11 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
         return Verdict("error", said,
                        hint=exception_hint(ctx.lang, exc), line=exc.line, traceback=tuple(exc.frames))
     if outcome.status == "timeout":
-        return Verdict("error", ctx.tr("call_timeout", call=call, timeout=outcome.detail or "the time limit"),
+        if outcome.reason == "call_timeout":
+            timeout = ctx.tr("seconds", n=float(outcome.detail or 0))
+        else:
+            timeout = ctx.tr(f"why_{outcome.reason or 'total_time'}")
+        return Verdict("error", ctx.tr("call_timeout", call=call, timeout=timeout),
                        hint=ctx.tr("timeout_hint"))
     if outcome.status == "crashed":
         return Verdict("error", ctx.tr("call_crashed", call=call, how=outcome.detail or "?"),
@@ -184,7 +188,7 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
         return Verdict("error", ctx.tr("call_invalid", call=call, detail=outcome.detail or "?"))
     if outcome.status == "missing":
         return ctx.missing_function(view.planned.call_set) or Verdict("error", ctx.tr("not_callable", name=view.planned.function))
-    return Verdict("error", ctx.tr("call_not_run", call=call, why=outcome.detail or "?"))
+    return Verdict("error", ctx.tr("call_not_run", call=call, why=ctx.tr(f"why_{outcome.reason or 'not_reached'}")))
 
 
 def is_stub(view: CallView) -> bool:

@@ -164,12 +164,12 @@ class Sandbox:
             record.calls[failed["index"]] = outcome
             budget.charge(failed, attempt.failed_after)
             if record.observation_bytes > self.limits.observations_mb << 20:
-                remaining = _skip(record, remaining, lambda call: True, attempt.violation or "too much data")
+                remaining = _skip(record, remaining, lambda call: True, "too_much_data")
             if outcome.status in ("timeout", "crashed"):
                 # The function is likely to do the same again: its other calls are not made.
-                why = "an earlier call timed out" if outcome.status == "timeout" else "an earlier call crashed"
+                why = "earlier_timeout" if outcome.status == "timeout" else "earlier_crash"
                 remaining = _skip(record, remaining, lambda call: call["function"] == failed["function"], why)
-            remaining = _skip(record, remaining, budget.exhausted, "total time limit")
+            remaining = _skip(record, remaining, budget.exhausted, budget.why_exhausted())
             if not remaining:
                 break
         record.wall_time = budget.elapsed()
@@ -182,11 +182,11 @@ class Sandbox:
 
 def _skip(record: RunRecord, calls: list[dict[str, Any]], skipped: Callable[[dict[str, Any]], bool],
           why: str) -> list[dict[str, Any]]:
-    """Mark the calls `skipped` selects as not run, for `why`; the rest, in order."""
+    """Mark the calls `skipped` selects as not run, for `why` (a reason code); the rest, in order."""
     kept = []
     for call in calls:
         if skipped(call):
-            record.calls[call["index"]] = CallOutcome(call["index"], "not_run", detail=why)
+            record.calls[call["index"]] = CallOutcome(call["index"], "not_run", reason=why)
         else:
             kept.append(call)
     return kept
@@ -223,6 +223,10 @@ class _Budget:
             return overall
         name = str(call.get("exercise", ""))
         return min(overall, self.shares.get(name, overall) - self.spent.get(name, 0.0))
+
+    def why_exhausted(self) -> str:
+        """The reason code of calls skipped for lack of time: the submission's or only their exercise's."""
+        return "total_time" if self.elapsed() >= self.total else "exercise_time"
 
     def exhausted(self, call: dict[str, Any]) -> bool:
         """Whether this call's exercise (or the submission) has no time left now."""
@@ -316,9 +320,9 @@ class _Attempt:
         """The outcome of the call during which this child stopped without reporting."""
         elapsed = self.failed_after
         if self.killed_for == "timeout":
-            return CallOutcome(index, "timeout", wall_time=elapsed, detail=f"{self.call_timeout:g} s")
+            return CallOutcome(index, "timeout", wall_time=elapsed, detail=f"{self.call_timeout:g}", reason="call_timeout")
         if self.killed_for == "total":
-            return CallOutcome(index, "timeout", wall_time=elapsed, detail="total time limit")
+            return CallOutcome(index, "timeout", wall_time=elapsed, reason=self.budget.why_exhausted())
         if self.violation:
             return CallOutcome(index, "invalid", wall_time=elapsed, detail=self.violation)
         return CallOutcome(index, "crashed", wall_time=elapsed, detail=_how_it_ended(self.ended))
