@@ -16,7 +16,8 @@ SEED = "20261201"
 def batch_scores(platform: str | None) -> dict[str, dict[str, float]]:
     """{file: {exercise/check: score}} of the whole examples folder graded on one platform's path."""
     env = {"GRADER_PLATFORM": platform} if platform else {}
-    result = run_cli(str(EXAMPLES), "--format", "json", "--seed", SEED, "-j", "2", env=env, timeout=900)
+    # A generous call timeout: the scores must not depend on how loaded the machine is.
+    result = run_cli(str(EXAMPLES), "--format", "json", "--seed", SEED, "-j", "2", "--timeout", "30", env=env, timeout=900)
     assert result.returncode in (0, 1), result.stderr[-3000:]
     cards = json.loads(result.stdout)["submissions"]
     return {card["submission"]: {f"{e['id']}/{c['id']}": c["score"] for e in card["exercises"] for c in e["checks"]}

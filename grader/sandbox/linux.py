@@ -560,3 +560,147 @@ def open_fds() -> list[int]:
         return [int(name) for name in os.listdir("/proc/self/fd")]
     except OSError:
         return list(range(3, 1024))
+
+
+# -- Landlock: an allow-list of files, and no TCP, abstract sockets or signals outside the job -----
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH = 1
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+FS_ALL_ABI1 = (1 << 13) - 1
+FS_REFER, FS_TRUNCATE, FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+NET_BIND_TCP, NET_CONNECT_TCP = 1, 2
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
+READ_ACCESS = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/opt/conda", "/sys/devices/system/cpu")
+"""System directories a child reads (libraries, fonts, time zones, CPU topology)."""
+ETC_READ = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf", "fonts",
+            "matplotlibrc", "mime.types", "os-release")
+"""The minimal /etc: what the C library, Python and matplotlib look at."""
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+PROC_READ = ("/proc/self", "/proc/thread-self", "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys/kernel",
+             "/proc/sys/vm/overcommit_memory")
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_abi() -> int:
+    """The Landlock ABI version the kernel offers (0: none)."""
+    version = _libc().syscall(ctypes.c_long(SYS_LANDLOCK_CREATE_RULESET), None, ctypes.c_size_t(0),
+                              ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    return max(0, int(version))
+
+
+def _under(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
+
+
+def _cover(root: Path, excluded: list[Path]) -> list[Path]:
+    """Paths that together reach everything under `root` except the excluded paths (Landlock only allows)."""
+    inside = [e for e in excluded if _under(e, root)]
+    if not inside:
+        return [root]
+    if any(e == root for e in inside) or not root.is_dir() or root.is_symlink():
+        return []
+    covered: list[Path] = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        covered.extend(_cover(entry, inside))
+    return covered
+
+
+def readable_paths(hidden: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+    """What the child may read: the interpreter, its libraries and the grader's code, never exercise data.
+
+    A source checkout on `sys.path` contributes only its `grader` package, and wherever the package
+    is installed its built-in exercises (`grader/_exercises` in a wheel) stay out of reach, as do
+    the `hidden` paths (exercise directories, other submissions, report files).
+    """
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent if (package.parent / "pyproject.toml").is_file() else None
+    excluded = [package / "_exercises", *(Path(os.path.realpath(h)) for h in hidden)]
+    if checkout is not None:
+        excluded += [entry for entry in checkout.iterdir() if entry != package]
+    roots = {Path(os.path.realpath(r)) for r in (sys.prefix, sys.base_prefix, *sys.path) if r}
+    roots.add(package)
+    found: set[str] = set()
+    for root in roots:
+        if root == Path("/") or not root.exists():
+            continue
+        found.update(str(p) for p in _cover(root, excluded))
+    found.update(p for p in SYSTEM_READ if os.path.exists(p))
+    found.update(os.path.join("/etc", name) for name in ETC_READ if os.path.exists(os.path.join("/etc", name)))
+    found.update(p for p in PROC_READ if os.path.exists(p))
+    return sorted(found)
+
+
+def _handled_fs(abi: int) -> int:
+    handled = FS_ALL_ABI1
+    if abi >= 2:
+        handled |= FS_REFER
+    if abi >= 3:
+        handled |= FS_TRUNCATE
+    if abi >= 5:
+        handled |= FS_IOCTL_DEV
+    return handled
+
+
+def restrict(read: list[str], write: list[str]) -> tuple[bool, str | None]:
+    """Confine this process and its descendants with Landlock; (whether it holds, why not).
+
+    Files: only `read` (read and execute) and `write` (everything) are reachable, whatever the
+    permissions say. Where the kernel has them, also no TCP connect or bind, no abstract UNIX
+    socket outside the job and no signal to a process outside it.
+    """
+    try:
+        abi = landlock_abi()
+    except (OSError, AttributeError):
+        abi = 0
+    if abi < 1:
+        return False, "Landlock: not offered by this kernel"
+    handled = _handled_fs(abi)
+    attr = _RulesetAttr(handled_access_fs=handled,
+                        handled_access_net=(NET_BIND_TCP | NET_CONNECT_TCP) if abi >= 4 else 0,
+                        scoped=(SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0)
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    libc = _libc()
+    ruleset = libc.syscall(ctypes.c_long(SYS_LANDLOCK_CREATE_RULESET), ctypes.byref(attr), ctypes.c_size_t(size),
+                           ctypes.c_uint32(0))
+    if ruleset < 0:
+        return False, f"Landlock: {os.strerror(ctypes.get_errno())}"
+    try:
+        rules = [(path, READ_ACCESS | (FS_IOCTL_DEV if abi >= 5 else 0)) for path in read]
+        rules += [(path, handled) for path in write]
+        rules += [(device, READ_ACCESS | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0) | (FS_IOCTL_DEV if abi >= 5 else 0))
+                  for device in DEVICES if os.path.exists(device)]
+        for path, access in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # gone or hidden: nothing to allow
+            try:
+                if not os.path.isdir(path):
+                    access &= FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+                rule = _PathBeneathAttr(allowed_access=access & handled, parent_fd=fd)
+                if libc.syscall(ctypes.c_long(SYS_LANDLOCK_ADD_RULE), ctypes.c_int(ruleset),
+                                ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+                    return False, f"Landlock rule for {path}: {os.strerror(ctypes.get_errno())}"
+            finally:
+                os.close(fd)
+        no_new_privileges()
+        if libc.syscall(ctypes.c_long(SYS_LANDLOCK_RESTRICT_SELF), ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            return False, f"Landlock: {os.strerror(ctypes.get_errno())}"
+    finally:
+        os.close(ruleset)
+    return True, None
