@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from grader.wire import decode_array
+
+if TYPE_CHECKING:
+    from grader.i18n import Msg
 
 # Spec expressions are the instructor's (trusted), but they only need arithmetic helpers.
 _SAFE_BUILTINS = {n: getattr(builtins, n) for n in ("abs", "min", "max", "float", "int", "len", "range", "sum", "tuple", "list")}
@@ -60,14 +63,17 @@ def build_argument(wire: dict[str, Any]) -> Any:
     raise ValueError(f"unknown argument kind {kind!r}")
 
 
-def describe_argument(wire: dict[str, Any]) -> str:
-    """A short human description of an argument, for messages: `tensor[3, 4] float64`, `f(x) = sin(x)`."""
+def describe_argument(wire: dict[str, Any]) -> Msg | str:
+    """A short description of an argument, for messages: `tensor[3, 4] float64`, `f(x) = sin(x)` (a value as code)."""
+    # Imported here: the child builds arguments too, and never needs messages.
+    from grader.i18n import msg
+
     kind = wire["kind"]
     if kind == "tensor":
-        shape = wire["array"]["shape"]
-        return f"tensor{shape} {wire['array']['dtype']}" if shape else f"0-d tensor {wire['array']['dtype']}"
+        shape, dtype = wire["array"]["shape"], wire["array"]["dtype"]
+        return msg("arg_tensor", shape=str(list(shape)), dtype=dtype) if shape else msg("arg_scalar_tensor", dtype=dtype)
     if kind == "graph":
-        return f"the graph of {wire['expr']}"
+        return msg("arg_graph", expr=wire["expr"])
     if kind == "function":
-        return f"f(x) = {wire['expr']}"
+        return msg("arg_function", expr=wire["expr"])
     return repr(wire["value"])

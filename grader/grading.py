@@ -1,4 +1,8 @@
-"""Grading one submission end to end: read it, run it in the sandbox, judge it, make the scorecard."""
+"""Grading one submission end to end: read it, run it in the sandbox, judge it, make the scorecard.
+
+The scorecard is language-neutral; `GradeOptions.lang` only records the language asked for (the
+reporters' default) and chooses the words of attachments when they are written.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.checks.base import Attachment
-from grader.i18n import Lang
+from grader.checks.base import Attachment, where
 from grader.hints import syntax_hint
+from grader.i18n import Lang, Text, msg
 from grader.judge import Attachments, import_verdict, judge_exercise, student_traceback, top_level_errors
-from grader.messages import tr
 from grader.observations import ModuleReport
 from grader.plan import Plan, build_plan
 from grader.sandbox.supervisor import JobRequest, RunRecord, Sandbox
@@ -31,6 +34,7 @@ class GradeOptions:
     total_timeout: float = 120.0
     """Seconds for the whole submission."""
     lang: Lang = "en"
+    """The language the reader asked for: the scorecard's default for reporters (its texts are neutral)."""
     show_hidden: bool = False
     hide: tuple[str, ...] = ()
     """Paths the submission must not see, beyond the exercise directories."""
@@ -46,13 +50,13 @@ class Graded:
     attachments: Attachments = field(default_factory=dict)
 
 
-def _not_graded(exercises: list[LoadedExercise], submission: str, message: str, lang: Lang,
-                line: int | None = None, cell: int | None = None, hint: str | None = None) -> Scorecard:
+def _not_graded(exercises: list[LoadedExercise], submission: str, message: Text, lang: Lang,
+                line: int | None = None, cell: int | None = None, hint: Text | None = None) -> Scorecard:
     results = [
         ExerciseResult(
-            id=e.spec.id, title=e.spec.title.get(lang), score=0.0, max_score=e.spec.max_score,
-            checks=[CheckResult(id=c.id, kind=c.kind, title=c.title.get(lang) if c.title else None, status="error",
-                                score=0.0, max_score=c.points, message=tr(lang, "not_imported"), line=line, cell=cell,
+            id=e.spec.id, title=e.spec.title, score=0.0, max_score=e.spec.max_score,
+            checks=[CheckResult(id=c.id, kind=c.kind, title=c.title, status="error",
+                                score=0.0, max_score=c.points, message=msg("not_imported"), line=line, cell=cell,
                                 graded=c.points > 0, hidden=c.visibility == "hidden")
                     for c in e.spec.checks],
         )
@@ -72,14 +76,15 @@ def syntax_error_scorecard(exercises: list[LoadedExercise], submission: Submissi
     # notebook is JSON, not the cell.
     text = lines[line - 1] if 0 < line <= len(lines) else (error.text or "").rstrip("\n")
     offset = max(1, error.offset or 1)
-    if cell is not None:
-        message = tr(lang, "syntax_error_cell", msg=error.msg, cell=cell, line=within)
-    else:
-        message = tr(lang, "syntax_error", msg=error.msg, line=line)
+    source = ""
     if text.strip():
-        message += f"\n    {text.strip()}\n    {' ' * max(0, offset - 1 - (len(text) - len(text.lstrip())))}^"
-    where = tr(lang, "where_cell", cell=cell, line=within) if cell is not None else tr(lang, "where_line", line=line)
-    hint = syntax_hint(lang, text, where, error.msg)
+        caret = " " * max(0, offset - 1 - (len(text) - len(text.lstrip())))
+        source = f"\n    {text.strip()}\n    {caret}^"
+    if cell is not None:
+        message = msg("syntax_error_cell", msg=error.msg, cell=cell, line=within, source=source)
+    else:
+        message = msg("syntax_error", msg=error.msg, line=line, source=source)
+    hint = syntax_hint(text, where(submission, line), error.msg)
     return _not_graded(exercises, submission.display, message, lang, within, cell, hint)
 
 
@@ -99,13 +104,14 @@ def grade_submission(path: Path, exercises: list[LoadedExercise], sandbox: Sandb
     submission = load_submission(path, display)
     lang = options.lang
     if submission.decode_error:
-        return Graded(_not_graded(exercises, submission.display, tr(lang, "not_text", msg=submission.decode_error), lang))
+        return Graded(_not_graded(exercises, submission.display, msg("not_text", msg=submission.decode_error), lang))
     try:
         submission.tree  # noqa: B018 - parsing is the point: Python's own verdict on the syntax
     except SyntaxError as error:
         return Graded(syntax_error_scorecard(exercises, submission, error, lang))
     except (RecursionError, MemoryError, ValueError) as error:
-        return Graded(_not_graded(exercises, submission.display, tr(lang, "syntax_error", msg=type(error).__name__, line=1), lang))
+        unparsable = msg("syntax_error", msg=type(error).__name__, line=1, source="")
+        return Graded(_not_graded(exercises, submission.display, unparsable, lang))
     plans: list[Plan] = []
 
     def plan_for(module: ModuleReport) -> list[dict[str, Any]]:
@@ -120,11 +126,10 @@ def grade_submission(path: Path, exercises: list[LoadedExercise], sandbox: Sandb
 def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Plan, run: RunRecord,
               options: GradeOptions) -> Graded:
     """The scorecard of a finished run."""
-    lang = options.lang
-    failed_import = import_verdict(run, lang, options.call_timeout)
+    failed_import = import_verdict(run, options.call_timeout)
     results, attachments = [], {}
     for loaded in exercises:
-        result, found = judge_exercise(loaded, submission, plan, run, lang, options.show_hidden, failed_import)
+        result, found = judge_exercise(loaded, submission, plan, run, options.show_hidden, failed_import)
         results.append(result)
         attachments.update(found)
     answers = {
@@ -141,25 +146,23 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
         error_hint=failed_import.hint if failed_import else None,
         error_line=line, error_cell=cell,
         error_traceback=student_traceback(failed_import.traceback, submission) if failed_import else [],
-        top_level_errors=top_level_errors(run, submission, lang),
+        top_level_errors=top_level_errors(run, submission),
         run=RunInfo(seed=options.seed, isolation=run.isolation.to_dict(), wall_time=round(run.wall_time, 3),
-                    children=run.children, output=shown_output(run, options), output_bytes=run.output.total,
+                    children=run.children, output=run.output.text(), hidden_output=hidden_output(run, options),
+                    output_bytes=run.output.total,
                     withheld_output_bytes=0 if options.show_hidden else run.private_output.total,
                     max_rss_kb=run.max_rss_kb),
-        lang=lang, grader_version=__version__, answers=answers,
+        lang=options.lang, grader_version=__version__, answers=answers,
     )
     return Graded(scorecard, attachments)
 
 
-def shown_output(run: RunRecord, options: GradeOptions) -> str:
-    """What the submission printed, without what it printed during calls only hidden checks judge.
+def hidden_output(run: RunRecord, options: GradeOptions) -> str:
+    """What the submission printed during calls only hidden checks judge, when hidden checks are shown; else "".
 
     Those calls receive the hidden inputs; a submission that prints its arguments would show them.
     """
-    shown = run.output.text()
-    if run.private_output.total and options.show_hidden:
-        shown += f"\n[{tr(options.lang, 'hidden_output_header')}]\n" + run.private_output.text()
-    return shown
+    return run.private_output.text() if run.private_output.total and options.show_hidden else ""
 
 
 def safe_name(text: str) -> str:
@@ -167,8 +170,10 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "submission"
 
 
-def save_attachments(graded: Graded, directory: Path) -> Scorecard:
-    """Write a graded submission's attachments under `directory`; the scorecard names the files."""
+def save_attachments(graded: Graded, directory: Path, lang: Lang | None = None) -> Scorecard:
+    """Write a graded submission's attachments under `directory`, their words in `lang` (default: the
+    scorecard's); the scorecard names the files."""
+    words = lang or graded.scorecard.lang
     stem = safe_name(Path(graded.scorecard.submission).stem)
     exercises = []
     for exercise in graded.scorecard.exercises:
@@ -179,7 +184,7 @@ def save_attachments(graded: Graded, directory: Path) -> Scorecard:
             for attachment in files:
                 target = directory / stem / f"{exercise.id}.{check.id}.{attachment.name}"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(attachment.content())
+                target.write_bytes(attachment.content(words))
                 artifacts.append(Artifact(kind=attachment.kind, path=str(target), description=attachment.description))
             checks.append(check.model_copy(update={"artifacts": artifacts}) if files else check)
         exercises.append(exercise.model_copy(update={"checks": checks}))

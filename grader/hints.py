@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from grader.i18n import Lang
-from grader.messages import tr
+from grader.i18n import Msg, Text, msg
 from grader.observations import ExceptionReport
 
 CURLY_QUOTES = "‘’“”"
@@ -46,39 +45,39 @@ _EXCEPTION_HINTS: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 
-def exception_hint(lang: Lang, exc: ExceptionReport) -> str | None:
+def exception_hint(exc: ExceptionReport) -> Msg | None:
     """The hint for a known mistake behind this exception, or None."""
     if exc.type in ("ModuleNotFoundError", "ImportError"):
         match = re.search(r"No module named '([^']+)'", exc.message)
         if match:
-            return tr(lang, "module_not_found_hint", module=match.group(1).split(".")[0])
+            return msg("module_not_found_hint", module=match.group(1).split(".")[0])
     if exc.type == "SystemExit":
-        return tr(lang, "exit_in_call_hint")
+        return msg("exit_in_call_hint")
     if exc.type == "NotImplementedError":
-        return tr(lang, "stub_hint")
+        return msg("stub_hint")
     if exc.type == "NameError":
         match = re.search(r"name '([^']+)' is not defined", exc.message)
         if match and match.group(1) in _USUAL_IMPORTS:
-            return tr(lang, "missing_import_hint", name=match.group(1), statement=_USUAL_IMPORTS[match.group(1)])
+            return msg("missing_import_hint", name=match.group(1), statement=_USUAL_IMPORTS[match.group(1)])
     for type_name, pattern, key in _EXCEPTION_HINTS:
         if exc.type == type_name and pattern.search(exc.message):
-            return tr(lang, key)
+            return msg(key)
     return None
 
 
-def syntax_hint(lang: Lang, source_line: str, where: str, message: str = "") -> str | None:
+def syntax_hint(source_line: str, where: Text, message: str = "") -> Msg | None:
     """The hint for a line Python cannot read: pasted quotes, full-width punctuation, odd spaces, tabs.
 
-    `where` names the line in the reader's language (`line 4`, `cell 2, line 1`).
+    `where` names the line (`line 4`, `cell 2, line 1`), as a message.
     """
     curly = sorted(set(source_line) & set(CURLY_QUOTES))
     if curly:
-        return tr(lang, "curly_quotes_hint", where=where, chars=" ".join(curly))
+        return msg("curly_quotes_hint", where=where, chars=" ".join(curly))
     wide = sorted(set(source_line) & set(FULL_WIDTH))
     if wide:
-        return tr(lang, "full_width_hint", where=where, chars=" ".join(wide))
+        return msg("full_width_hint", where=where, chars=" ".join(wide))
     if set(source_line) & set(INVISIBLE_SPACES):
-        return tr(lang, "invisible_space_hint", where=where)
+        return msg("invisible_space_hint", where=where)
     if "inconsistent use of tabs and spaces" in message:
-        return tr(lang, "tabs_hint", where=where)
+        return msg("tabs_hint", where=where)
     return None

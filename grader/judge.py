@@ -2,15 +2,15 @@
 
 Runs in the trusted grader only, after the child is gone. Nothing the child said is a score:
 every verdict comes from a check kind's judge function comparing observations with references.
+It knows no language: results hold messages and spec texts, which reporters render.
 """
 
 from __future__ import annotations
 
 from grader.checks import available_kinds
-from grader.checks.base import Attachment, CheckContext, Verdict, unimplemented
+from grader.checks.base import Attachment, CheckContext, Verdict, unimplemented, where
 from grader.hints import exception_hint
-from grader.i18n import Lang
-from grader.messages import tr
+from grader.i18n import Text, msg
 from grader.observations import StudentFrame
 from grader.plan import Plan
 from grader.sandbox.supervisor import RunRecord
@@ -21,42 +21,39 @@ from grader.spec.loader import LoadedExercise
 Attachments = dict[tuple[str, str], tuple[Attachment, ...]]
 
 
-def import_verdict(run: RunRecord, lang: Lang, call_timeout: float) -> Verdict | None:
+def import_verdict(run: RunRecord, call_timeout: float) -> Verdict | None:
     """The error every check gets when the submission could not be imported, or None."""
     module = run.module
     if module is None:
         if run.import_problem == "timeout":
-            return Verdict("error", tr(lang, "import_timeout", timeout=call_timeout))
-        return Verdict("error", tr(lang, "import_crashed", how=run.import_problem or "?"))
+            return Verdict("error", msg("import_timeout", timeout=call_timeout))
+        return Verdict("error", msg("import_crashed", how=run.import_problem or "?"))
     if not module.ok and module.exception is not None:
         exc = module.exception
-        hint = tr(lang, "exit_at_import_hint") if exc.type == "SystemExit" else exception_hint(lang, exc)
-        return Verdict("error", tr(lang, "import_raised", type=exc.type, msg=exc.message), hint=hint, line=exc.line,
+        hint = msg("exit_at_import_hint") if exc.type == "SystemExit" else exception_hint(exc)
+        return Verdict("error", msg("import_raised", type=exc.type, msg=exc.message), hint=hint, line=exc.line,
                        traceback=tuple(exc.frames))
     return None
 
 
-def top_level_errors(run: RunRecord, submission: Submission, lang: Lang) -> list[TopLevelError]:
+def top_level_errors(run: RunRecord, submission: Submission) -> list[TopLevelError]:
     """The top-level statements that raised, each with its line, hint and traceback, in the reader's terms."""
     module = run.module
     if module is None or not module.ok:
         return []
     found = []
     for exc in module.errors:
-        if exc.type == "SystemExit":
-            hint = tr(lang, "exit_at_import_hint")
-        else:
-            hint = exception_hint(lang, exc)
+        hint = msg("exit_at_import_hint") if exc.type == "SystemExit" else exception_hint(exc)
         # The top-level statement itself: the outermost of the student's frames (a function it
         # called may have raised deeper down; the traceback shows that).
-        cell, line = submission.locate(exc.frames[0].line if exc.frames else None)
-        where = (tr(lang, "where_cell", cell=cell, line=line) if cell is not None
-                 else tr(lang, "where_line", line=line)) if line is not None else "?"
+        first = exc.frames[0].line if exc.frames else None
+        cell, line = submission.locate(first)
+        place: Text = where(submission, first) if first is not None else "?"
         key = "top_level_stopped" if exc.type in ("SystemExit", "KeyboardInterrupt") else "top_level_raised"
-        found.append(TopLevelError(message=tr(lang, key, type=exc.type, msg=exc.message, where=where), hint=hint,
+        found.append(TopLevelError(message=msg(key, type=exc.type, msg=exc.message, where=place), hint=hint,
                                    line=line, cell=cell, traceback=student_traceback(tuple(exc.frames), submission)))
     if module.errors_total > len(module.errors):
-        found.append(TopLevelError(message=tr(lang, "top_level_more", n=module.errors_total - len(module.errors))))
+        found.append(TopLevelError(message=msg("top_level_more", n=module.errors_total - len(module.errors))))
     return found
 
 
@@ -74,7 +71,7 @@ def student_traceback(frames: tuple[StudentFrame, ...], submission: Submission) 
 
 
 def judge_exercise(
-    loaded: LoadedExercise, submission: Submission, plan: Plan, run: RunRecord, lang: Lang,
+    loaded: LoadedExercise, submission: Submission, plan: Plan, run: RunRecord,
     show_hidden: bool, failed_import: Verdict | None,
 ) -> tuple[ExerciseResult, Attachments]:
     """Judge every check of one exercise."""
@@ -82,10 +79,10 @@ def judge_exercise(
     kinds = available_kinds()
     context = None
     if failed_import is None and run.module is not None:
-        context = CheckContext(spec, lang, plan, run.module, run.calls, submission, loaded.reference)
+        context = CheckContext(spec, plan, run.module, run.calls, submission, loaded.reference)
     results: list[CheckResult] = []
     attachments: Attachments = {}
-    not_run = Verdict("error", tr(lang, "not_imported"), line=failed_import.line) if failed_import else None
+    not_run = Verdict("error", msg("not_imported"), line=failed_import.line) if failed_import else None
     for check in spec.checks:
         verdict = not_run if context is None else (
             unimplemented(context, check.call_names()) or kinds[check.kind].judge(check, context))
@@ -93,7 +90,7 @@ def judge_exercise(
         hint = verdict.hint
         # The spec's hint is about the check's own mistake; it says nothing to a file that did not run.
         if hint is None and check.hint is not None and verdict.status != "passed" and context is not None:
-            hint = check.hint.get(lang)
+            hint = check.hint
         earned = verdict.fraction if verdict.fraction is not None else (1.0 if verdict.status == "passed" else 0.0)
         duration = sum(
             run.calls[c.index].wall_time
@@ -103,9 +100,9 @@ def judge_exercise(
         hidden = check.visibility == "hidden"
         withheld = hidden and not show_hidden
         results.append(CheckResult(
-            id=check.id, kind=check.kind, title=check.title.get(lang) if check.title else None,
+            id=check.id, kind=check.kind, title=check.title,
             status=verdict.status, score=round(check.points * earned, 6), max_score=check.points,
-            message=tr(lang, "hidden_check") if withheld else verdict.message,
+            message=msg("hidden_check") if withheld else verdict.message,
             hint=None if withheld else hint, tips=[] if withheld else list(verdict.tips),
             line=None if withheld else line, cell=None if withheld else cell,
             duration=round(duration, 4), hidden=hidden, graded=check.points > 0,
@@ -115,7 +112,7 @@ def judge_exercise(
         if verdict.attachments and not withheld:
             attachments[(spec.id, check.id)] = verdict.attachments
     result = ExerciseResult(
-        id=spec.id, title=spec.title.get(lang), score=round(sum(r.score for r in results), 6),
+        id=spec.id, title=spec.title, score=round(sum(r.score for r in results), 6),
         max_score=spec.max_score, checks=results,
     )
     return result, attachments

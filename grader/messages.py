@@ -1,22 +1,28 @@
-"""The grader's own sentences, in English and Chinese, by key.
+"""The grader's own sentences, in English and Chinese, by key, and rendering messages into a language.
 
-Checks and reports never write user-facing prose inline: they call `tr(lang, key, **params)`, so
-that every sentence exists in both languages (a test holds every key to that).
+Checks never write user-facing prose inline and never choose a language: they return messages
+as data (`msg(key, **params)`, see grader/i18n.py), and reporters render them with
+`render(text, lang)`, so that every sentence exists in both languages (a test holds every key to
+that) and a scorecard can be shown in either. `tr(lang, key, **params)` renders at once, for
+the reporters' own labels.
 """
 
 from __future__ import annotations
 
-from grader.i18n import Lang
+from collections.abc import Sequence
+
+from grader.i18n import Lang, Localized, Msg, msg
 
 MESSAGES: dict[str, dict[str, str]] = {
     # -- the run as a whole ------------------------------------------------------------------
+    # {source}: "" or the line itself and a caret under the error, on lines of their own.
     "syntax_error": {
-        "en": "Python cannot read the file: {msg} (line {line}).",
-        "zh": "Python 无法读取该文件：{msg}（第 {line} 行）。",
+        "en": "Python cannot read the file: {msg} (line {line}).{source}",
+        "zh": "Python 无法读取该文件：{msg}（第 {line} 行）。{source}",
     },
     "syntax_error_cell": {
-        "en": "Python cannot read the notebook: {msg} (cell {cell}, line {line}).",
-        "zh": "Python 无法读取该笔记本：{msg}（第 {cell} 个单元格第 {line} 行）。",
+        "en": "Python cannot read the notebook: {msg} (cell {cell}, line {line}).{source}",
+        "zh": "Python 无法读取该笔记本：{msg}（第 {cell} 个单元格第 {line} 行）。{source}",
     },
     "curly_quotes_hint": {
         "en": "There are typographic quotes ({chars}) at {where}, probably pasted from a web page. Python needs straight quotes: ' and \".",
@@ -46,6 +52,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "the_result": {"en": "the result", "zh": "结果"},
     "the_value": {"en": "the value", "zh": "该值"},
+    "item_of": {"en": "{name}[{i}]", "zh": "{name}[{i}]"},
     "module_not_found_hint": {
         "en": "The module '{module}' is not installed where the grader runs. The grader runs your file as a plain script, outside your notebook: install it, or use matplotlib and torch directly.",
         "zh": "评分环境中没有安装模块 '{module}'。评分器在笔记本之外把你的文件当作普通脚本运行：请安装它，或直接使用 matplotlib 和 torch。",
@@ -71,6 +78,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "不要在模块顶层调用 sys.exit() 或 exit()：评分器会导入你的文件，然后调用其中的函数。",
     },
     # -- calls --------------------------------------------------------------------------------
+    # A call as code: its arguments are separated by commas in every language.
+    "call": {"en": "{function}({args:, })", "zh": "{function}({args:, })"},
+    "arg_tensor": {"en": "tensor{shape} {dtype}", "zh": "张量{shape} {dtype}"},
+    "arg_scalar_tensor": {"en": "0-d tensor {dtype}", "zh": "0 维张量 {dtype}"},
+    "arg_graph": {"en": "the graph of {expr}", "zh": "{expr} 的计算图"},
+    "arg_function": {"en": "f(x) = {expr}", "zh": "f(x) = {expr}"},
     "missing_function": {
         "en": "The submission does not define {name}{signature}: {summary}",
         "zh": "提交的代码没有定义 {name}{signature}：{summary}",
@@ -121,13 +134,25 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "on_calls": {"en": "in {bad} of {total} calls", "zh": "（共 {total} 次调用中有 {bad} 次）"},
     # -- comparing values ---------------------------------------------------------------------
+    "type_tensor": {"en": "a tensor of shape {shape} ({dtype})", "zh": "形状为 {shape} 的张量（{dtype}）"},
+    "type_ndarray": {"en": "a numpy array ({dtype})", "zh": "numpy 数组（{dtype}）"},
+    "type_object": {"en": "an object of class {cls}", "zh": "{cls} 类的对象"},
+    "type_tuple": {"en": "a tuple of {n} items", "zh": "包含 {n} 个元素的元组"},
+    "type_list": {"en": "a list of {n} items", "zh": "包含 {n} 个元素的列表"},
+    "type_int": {"en": "an int", "zh": "int"},
+    "type_float": {"en": "a float", "zh": "float"},
+    "type_bool": {"en": "a bool", "zh": "bool"},
+    "type_str": {"en": "a string", "zh": "str"},
+    "type_none": {"en": "None", "zh": "None"},
+    "at_index_x": {"en": "{index} (x={x:.6g})", "zh": "{index} (x={x:.6g})"},
+    # {table}: "" or `values_rows`, the results next to the expected ones (`show_values: true`).
     "matches": {
-        "en": "{call} matches the reference on {n} calls.",
-        "zh": "{call} 在 {n} 次调用中都与参考答案一致。",
+        "en": "{call} matches the reference on {n} calls.{table}",
+        "zh": "{call} 在 {n} 次调用中都与参考答案一致。{table}",
     },
     "differs": {
-        "en": "{call} differs from the reference {where}: {what}",
-        "zh": "{call} 与参考答案不一致{where}：{what}",
+        "en": "{call} differs from the reference {where}: {what}{table}",
+        "zh": "{call} 与参考答案不一致{where}：{what}{table}",
     },
     "mismatch_type": {
         "en": "{name} is {got}, expected {expected}.",
@@ -175,6 +200,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "对同一输入的第二次调用返回了第一次结果的 {ratio:g} 倍：梯度会在 .grad 中累积。请在每次调用时清零（x.grad.zero_()），或重新创建叶子张量（x.detach().requires_grad_()）。",
     },
     "values_table": {"en": "{label}: got {got}, expected {expected}", "zh": "{label}：得到 {got}，应为 {expected}"},
+    "values_rows": {"en": "\n{rows:\n}", "zh": "\n{rows:\n}"},
     # -- raises -------------------------------------------------------------------------------
     "raises_ok": {
         "en": "{call} raised {type} as expected: {msg}",
@@ -269,6 +295,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "在 {n} 个输入上，{function} 的控制流只走了 {paths} 条路径；至少需要 {need} 条。{unreached}",
     },
     "unreached_lines": {"en": " Lines never reached: {lines}.", "zh": " 从未执行到的行：{lines}。"},
+    # A notebook's places have commas of their own ("cell 2, line 3"), so they are set apart by semicolons.
+    "unreached_cells": {"en": " Lines never reached: {lines:; }.", "zh": " 从未执行到的行：{lines:；}。"},
     "no_branching": {
         "en": "{function} (and the functions of your file it calls) has no if, while or for statement, so its control flow cannot depend on x.",
         "zh": "{function}（以及它调用的你文件中的函数）中没有 if、while 或 for 语句，其控制流不可能依赖 x。",
@@ -380,6 +408,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "提交的代码可以写入评分用户能写的任何位置",
     },
     "isolation_rlimits": {"en": "no resource limits", "zh": "没有资源限制"},
+    # -- how lists read -----------------------------------------------------------------------
+    "list_separator": {"en": ", ", "zh": "、"},
     # -- words of the text report --
     "report_points": {"en": 'points', "zh": '分'},
     "report_hint": {"en": 'hint', "zh": '提示'},
@@ -514,8 +544,52 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+class _Joined:
+    """A list parameter, rendered: joined by the language's separator, or by the field's format spec (`{args:, }`)."""
+
+    def __init__(self, items: Sequence[str], separator: str) -> None:
+        self.items = items
+        self.separator = separator
+
+    def __format__(self, spec: str) -> str:
+        return (spec or self.separator).join(self.items)
+
+    def __str__(self) -> str:
+        return self.separator.join(self.items)
+
+
+def _value(param: object, lang: Lang) -> object:
+    """A parameter ready for str.format: texts rendered, lists joined, numbers kept for their format specs."""
+    if isinstance(param, (Msg, Localized)):
+        return render(param, lang)
+    if isinstance(param, (list, tuple)):
+        return _Joined([str(_value(item, lang)) for item in param], _template("list_separator", lang))
+    return param
+
+
+def _template(key: str, lang: Lang) -> str:
+    try:
+        entry = MESSAGES[key]
+    except KeyError:
+        raise KeyError(f"no message {key!r} in the catalogue (grader/messages.py)") from None
+    return entry.get(lang) or entry["en"]
+
+
+def render(text: Msg | Localized | str | None, lang: Lang) -> str | None:
+    """A text in `lang`: a message filled in (its parameters rendered first), a localized text in that
+    language, a plain string as it is."""
+    if text is None or isinstance(text, str):
+        return text
+    if isinstance(text, Localized):
+        return text.get(lang)
+    if isinstance(text, Msg):
+        template = text.template.get(lang) if text.template is not None else _template(text.key, lang)
+        return template.format(**{name: _value(param, lang) for name, param in text.params.items()})
+    raise TypeError(f"not a text: {type(text).__name__}")
+
+
 def tr(lang: Lang, key: str, **params: object) -> str:
     """The message `key` in `lang` (English when a translation is missing), filled with `params`."""
-    entry = MESSAGES[key]
-    template = entry.get(lang) or entry["en"]
-    return template.format(**params)
+    rendered = render(msg(key, **params), lang)
+    assert rendered is not None
+    return rendered

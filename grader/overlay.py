@@ -3,7 +3,8 @@
 Drawn in the trusted grader from plain arrays (the series the child observed, the reference
 curves the judge computed), with matplotlib's Agg canvas and no pyplot, so no global state is
 touched. The plot check hands this over as a deferred attachment: nothing is drawn unless the
-user asked for files (`--artifacts`).
+user asked for files (`--artifacts`), and its words (`OverlayWords`, messages) are put into the
+reader's language only then.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from grader.i18n import Lang, Text
+from grader.messages import render
 
 SIZE_INCHES = (8.0, 4.5)
 DPI = 100
@@ -50,6 +54,21 @@ class OverlayText:
     def characters(self) -> set[str]:
         """Every character the text would draw."""
         return set(self.title) | {c for label in self.expected + self.drawn for c in label}
+
+
+@dataclass(frozen=True)
+class OverlayWords:
+    """The overlay's words as messages, put into a language only when the picture is drawn."""
+
+    title: Text
+    expected: tuple[Text, ...]
+    drawn: tuple[Text, ...]
+
+    def texts(self, lang: Lang) -> list[OverlayText]:
+        """The words in `lang`, then in English: the installed fonts may lack the first language's glyphs."""
+        return [OverlayText(str(render(self.title, language)), tuple(str(render(t, language)) for t in self.expected),
+                            tuple(str(render(t, language)) for t in self.drawn))
+                for language in dict.fromkeys((lang, "en"))]
 
 
 @lru_cache(maxsize=1)

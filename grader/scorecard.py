@@ -1,4 +1,9 @@
-"""The scorecard: frozen results of grading one submission, the single input of every reporter."""
+"""The scorecard: frozen results of grading one submission, the single input of every reporter.
+
+It is language-neutral: every text in it is a message id with its data (`Msg`), a spec text in
+both languages (`Localized`) or plain text the student wrote, rendered by reporters in the
+reader's language. `card.model_dump(mode="json")` is its stored form, and validates back to it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+from grader.i18n import Lang, Localized, Text
+
+SCHEMA_VERSION = 2
+"""2: texts are messages (ids and parameters) and localized texts instead of sentences in one language."""
 
 Status = Literal["passed", "failed", "error"]
 
@@ -14,7 +22,8 @@ Status = Literal["passed", "failed", "error"]
 class ResultModel(BaseModel):
     """Base of result models: frozen and closed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Non-finite numbers (in messages and details) are kept as JSON's NaN/Infinity, as Python's json writes them.
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="constants")
 
 
 class Artifact(ResultModel):
@@ -22,7 +31,7 @@ class Artifact(ResultModel):
 
     kind: str
     path: str
-    description: str
+    description: Text
 
 
 class TraceFrame(ResultModel):
@@ -41,8 +50,8 @@ class TraceFrame(ResultModel):
 class TopLevelError(ResultModel):
     """A top-level statement of the submission that raised; the statements after it still ran."""
 
-    message: str
-    hint: str | None = None
+    message: Text
+    hint: Text | None = None
     line: int | None = None
     cell: int | None = None
     traceback: list[TraceFrame] = []
@@ -53,13 +62,14 @@ class CheckResult(ResultModel):
 
     id: str
     kind: str
-    title: str | None = None
+    title: Localized | None = None
     status: Status
     score: float
     max_score: float
-    message: str
-    hint: str | None = None
-    tips: list[str] = []
+    message: Text
+    hint: Text | None = None
+    """What to change: a message the judge chose, or the check's own `hint:` from the spec."""
+    tips: list[Text] = []
     """Advice that costs nothing (a slow but correct approach)."""
     line: int | None = None
     """The student's line this result points at, in the submission as the student wrote it."""
@@ -71,6 +81,7 @@ class CheckResult(ResultModel):
     graded: bool = True
     """False for checks worth no points (feedback and answers for the instructor)."""
     details: dict[str, Any] = {}
+    """Plain data about the finding (counts, lines); a message in it is in its JSON form."""
     artifacts: list[Artifact] = []
     traceback: list[TraceFrame] = []
     """When the student's code raised: their frames only, outermost first, ending at their line."""
@@ -80,7 +91,7 @@ class ExerciseResult(ResultModel):
     """The results of one exercise's checks."""
 
     id: str
-    title: str
+    title: Localized
     score: float
     max_score: float
     checks: list[CheckResult]
@@ -94,7 +105,9 @@ class RunInfo(ResultModel):
     wall_time: float
     children: int = 1
     output: str = ""
-    """What the submission printed, truncated."""
+    """What the submission printed, truncated (without what it printed during calls only hidden checks judge)."""
+    hidden_output: str = ""
+    """What it printed during calls only hidden checks judge, kept only when hidden checks are shown."""
     output_bytes: int = 0
     withheld_output_bytes: int = 0
     """Bytes printed during calls only hidden checks judge, left out of `output`."""
@@ -110,9 +123,9 @@ class Scorecard(ResultModel):
     score: float
     max_score: float
     exercises: list[ExerciseResult]
-    error: str | None = None
+    error: Text | None = None
     """Why the submission could not be graded at all (a syntax error), shown above the exercises."""
-    error_hint: str | None = None
+    error_hint: Text | None = None
     error_line: int | None = None
     error_cell: int | None = None
     error_traceback: list[TraceFrame] = []
@@ -120,7 +133,8 @@ class Scorecard(ResultModel):
     top_level_errors: list[TopLevelError] = []
     """Top-level statements that raised while the rest of the file still ran (a failing demo line)."""
     run: RunInfo | None = None
-    lang: str = "en"
+    lang: Lang = "en"
+    """The language asked for when grading: what reporters render in unless told otherwise."""
     grader_version: str = ""
     answers: dict[str, str] = Field(default_factory=dict)
     """Short answers collected for the instructor, by variable name."""

@@ -23,6 +23,8 @@ from typing import Literal
 
 from grader.checks.base import ReferenceFailure
 from grader.grading import GradeOptions, grade_submission
+from grader.i18n import Text
+from grader.messages import render as render_text
 from grader.sandbox.supervisor import Sandbox
 from grader.scorecard import CheckResult
 from grader.source import SubmissionError
@@ -78,8 +80,13 @@ def declared_failures(source: str) -> list[str] | None:
     return [part.strip() for part in found[0].split(",") if part.strip()]
 
 
+def _english(text: Text | None) -> str:
+    """A scorecard's text as the self-test report shows it: in English."""
+    return render_text(text, "en") or ""
+
+
 def _summary(check: CheckResult) -> str:
-    text = check.message.strip().replace("\n", "\n    ")
+    text = _english(check.message).strip().replace("\n", "\n    ")
     return f"{check.id} {check.status}: {text}" if text else f"{check.id} {check.status}"
 
 
@@ -91,7 +98,7 @@ def _grade(path: Path, loaded: LoadedExercise, sandbox: Sandbox,
     except SubmissionError as exc:
         return [], 0.0, loaded.spec.max_score, [f"cannot be read: {exc}"]
     checks = card.exercises[0].checks if card.exercises else []
-    problems = [f"did not run: {card.error}"] if card.error else []
+    problems = [f"did not run: {_english(card.error)}"] if card.error else []
     return checks, card.score, card.max_score, problems
 
 
@@ -123,7 +130,8 @@ def check_mutant(path: Path, loaded: LoadedExercise, sandbox: Sandbox, options: 
     if not problems:
         for check in checks:
             if check.id in declared and check.status == "passed":
-                problems.append(f"is declared to fail {check.id}, but it passed: {check.message.strip().splitlines()[0]}")
+                said = _english(check.message).strip().splitlines()[0]
+                problems.append(f"is declared to fail {check.id}, but it passed: {said}")
             elif check.id not in declared and check.status != "passed":
                 problems.append(f"is not declared to fail {check.id}, but {_summary(check)}")
     return FileResult(path, "mutant", tuple(declared), score, max_score, tuple(problems))

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import en
 from grader.checks import BUILTIN_KINDS
 from grader.checks.base import CheckContext
 from grader.observations import CallOutcome, CallReport, ModuleReport
@@ -58,7 +59,7 @@ def judge(check, reports, functions=("h", "h_grad"), attributes=None, source=SOU
         outcomes[call.index] = CallOutcome(call.index, report.outcome, report)
     submission = Submission(path=Path("s.py"), display="s.py", source=source, kind="python")
     refmod = types.SimpleNamespace(**(reference or {}))
-    context = CheckContext(spec, "en", plan, module, outcomes, submission, refmod)
+    context = CheckContext(spec, plan, module, outcomes, submission, refmod)
     return BUILTIN_KINDS[check["kind"]].judge(spec.checks[0], context)
 
 
@@ -84,7 +85,7 @@ def test_compare_passes_on_equal_values():
 
 def test_compare_fails_on_values_and_says_where():
     verdict = judge(COMPARE, lambda call: returned(tensor(2 * input_of(call) + [0, 0, 1e-6])), reference=REF)
-    assert verdict.status == "failed" and "1 of 3 entries" in verdict.message and "[2]" in verdict.message
+    assert verdict.status == "failed" and "1 of 3 entries" in en(verdict.message) and "[2]" in en(verdict.message)
 
 
 @pytest.mark.parametrize("value, words", [
@@ -94,23 +95,23 @@ def test_compare_fails_on_values_and_says_where():
 ])
 def test_compare_requires_exact_types(value, words):
     verdict = judge(COMPARE, lambda call: returned(value), reference=REF)
-    assert verdict.status == "failed" and words in verdict.message
+    assert verdict.status == "failed" and words in en(verdict.message)
 
 
 def test_compare_requires_shape_and_dtype():
     shape = judge(COMPARE, lambda call: returned(tensor(np.zeros((3, 1)))), reference=REF)
     dtype = judge(COMPARE, lambda call: returned(tensor(2 * input_of(call), dtype="float32")), reference=REF)
-    assert "shape [3, 1]" in shape.message and "float32" in dtype.message and dtype.hint
+    assert "shape [3, 1]" in en(shape.message) and "float32" in en(dtype.message) and en(dtype.hint)
 
 
 def test_compare_nan_never_matches():
     verdict = judge(COMPARE, lambda call: returned(tensor([np.nan, np.nan, np.nan])), reference=REF)
-    assert verdict.status == "failed" and "NaN" in verdict.message
+    assert verdict.status == "failed" and "NaN" in en(verdict.message)
 
 
 def test_compare_recognises_gradients_accumulating_between_calls():
     verdict = judge(COMPARE, lambda call: returned(tensor(2 * input_of(call) * (call.repeat + 1))), reference=REF)
-    assert verdict.status == "failed" and "accumulate" in verdict.hint
+    assert verdict.status == "failed" and "accumulate" in en(verdict.hint)
 
 
 def test_compare_reports_errors_of_the_call():
@@ -119,13 +120,13 @@ def test_compare_reports_errors_of_the_call():
         "message": "grad can be implicitly created only for scalar outputs", "frames": [{"line": 4, "function": "h", "text": ""}]}},
         reference=REF)
     timeout = judge(COMPARE, lambda call: {"status": "timeout"}, reference=REF)
-    assert raised.status == "error" and raised.line == 4 and "gradient=torch.ones_like" in raised.hint
-    assert timeout.status == "error" and "did not return within" in timeout.message
+    assert raised.status == "error" and raised.line == 4 and "gradient=torch.ones_like" in en(raised.hint)
+    assert timeout.status == "error" and "did not return within" in en(timeout.message)
 
 
 def test_missing_function_names_its_signature():
     verdict = judge(COMPARE, lambda call: returned(None), functions=("h_grad",), reference=REF)
-    assert verdict.status == "error" and "h(x)" in verdict.message
+    assert verdict.status == "error" and "h(x)" in en(verdict.message)
 
 
 # -- raises -------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ def test_raises_passes_on_the_right_error():
 ])
 def test_raises_fails_otherwise(reports, words):
     verdict = judge(RAISES, reports)
-    assert verdict.status == "failed" and words in verdict.message
+    assert verdict.status == "failed" and words in en(verdict.message)
 
 
 # -- forbid -------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_forbid_ops_sees_torch_and_numpy_cosines():
     torch_cos = judge(check, lambda call: returned(tensor([1, 2, 3]), events=events(ops=["torch.cos"])))
     numpy_cos = judge(check, lambda call: returned(tensor([1, 2, 3]), events=events(watched={"numpy.cos": 2})))
     assert clean.status == "passed"
-    assert torch_cos.status == numpy_cos.status == "failed" and "numpy.cos" in numpy_cos.message
+    assert torch_cos.status == numpy_cos.status == "failed" and "numpy.cos" in en(numpy_cos.message)
 
 
 def test_forbid_source_finds_names_in_any_form():
@@ -186,7 +187,7 @@ def test_autograd_needs_create_graph_when_asked():
         {"api": "grad", "create_graph": True, "retain_graph": False}, {"api": "grad", "create_graph": False, "retain_graph": False}])))
     none = judge(AUTOGRAD, lambda call: returned(None))
     assert (flat.status, deep.status, none.status) == ("failed", "passed", "failed")
-    assert "create_graph" in flat.message and "finite" in none.hint.lower()
+    assert "create_graph" in en(flat.message) and "finite" in en(none.hint).lower()
 
 
 def test_autograd_not_used_for_hand_derivations():
@@ -198,7 +199,7 @@ def test_autograd_not_used_for_hand_derivations():
 def test_many_autograd_runs_earn_a_tip_not_a_deduction():
     check = {"id": "l", "kind": "autograd", "calls": ["values"], "loop_tip_above": 2}
     verdict = judge(check, lambda call: returned(None, events=events(autograd_count=12)))
-    assert verdict.status == "passed" and verdict.tips and "12" in verdict.tips[0]
+    assert verdict.status == "passed" and verdict.tips and "12" in en(verdict.tips[0])
 
 
 # -- control flow -------------------------------------------------------------------------
@@ -209,12 +210,12 @@ def test_control_flow_counts_distinct_paths():
     two = judge(FLOW, lambda call: returned(tensor(0.0), events=events(arcs=[[1, -1, 2], [1, 2, 3 + call.sample % 2]])))
     one = judge(FLOW, lambda call: returned(tensor(0.0), events=events(arcs=[[1, -1, 2], [1, 2, 3]])))
     assert two.status == "passed"
-    assert one.status == "failed" and "Lines never reached: 4" in one.message and one.hint
+    assert one.status == "failed" and "Lines never reached: 4" in en(one.message) and en(one.hint)
 
 
 def test_control_flow_wants_a_branch_in_the_function():
     verdict = judge(FLOW, lambda call: returned(tensor(0.0), events=events(arcs=[])), source="def h(x):\n    return x\n")
-    assert verdict.status == "failed" and "no if, while or for" in verdict.message
+    assert verdict.status == "failed" and "no if, while or for" in en(verdict.message)
 
 
 # -- gradient consistency -----------------------------------------------------------------
@@ -232,12 +233,12 @@ def test_hand_gradient_must_match_autograd_at_every_point():
 
     assert judge(CONSISTENT, reports(lambda x: False)).status == "passed"
     wrong = judge(CONSISTENT, reports(lambda x: True))
-    assert wrong.status == "failed" and "3 of 3 points" in wrong.message
+    assert wrong.status == "failed" and "3 of 3 points" in en(wrong.message)
 
 
 def test_a_function_without_a_graph_cannot_be_differentiated():
     verdict = judge(CONSISTENT, lambda call: returned(tensor(0.0), grad_error="no_graph"))
-    assert verdict.status == "failed" and "does not require grad" in verdict.message
+    assert verdict.status == "failed" and "does not require grad" in en(verdict.message)
 
 
 # -- plot ---------------------------------------------------------------------------------
@@ -272,13 +273,13 @@ def test_plot_finds_both_curves_and_the_legend():
 ])
 def test_plot_fails_on_missing_wrong_or_unlabelled_curves(fig, words):
     verdict = judge(PLOT, plotted(fig), reference=CURVES)
-    assert verdict.status == "failed" and words in verdict.message.replace("nothing tells", "tells")
+    assert verdict.status == "failed" and words in en(verdict.message).replace("nothing tells", "tells")
 
 
 def test_plot_says_when_a_figure_was_shrunk():
     big = figure([("sin", np.sin), ("d/dx", np.cos)], size=(20, 20), requested=[500, 500])
     verdict = judge(PLOT, plotted(big), reference=CURVES)
-    assert verdict.status == "passed" and "inches" in verdict.tips[0]
+    assert verdict.status == "passed" and "inches" in en(verdict.tips[0])
 
 
 # -- short answer -------------------------------------------------------------------------
@@ -287,7 +288,7 @@ def test_short_answer_is_collected_without_points():
     found = judge(check, lambda call: returned(None), attributes={"WHY": {"t": "str", "v": "Because the graph grows."}})
     missing = judge(check, lambda call: returned(None))
     assert found.status == "passed" and found.details["answer"] == "Because the graph grows."
-    assert missing.status == "failed" and "WHY" in missing.message
+    assert missing.status == "failed" and "WHY" in en(missing.message)
 
 
 def test_every_builtin_kind_has_a_test_here():

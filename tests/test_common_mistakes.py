@@ -5,8 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from conftest import EXAMPLES, by_id
+from conftest import EXAMPLES, by_id, en
 from grader.grading import GradeOptions, grade_submission
+from grader.i18n import Msg
 
 SIN_AND_GRAD = """
 import torch
@@ -53,9 +54,9 @@ def test_1_curly_quotes_point_at_the_line_and_ask_for_straight_quotes(grade_sour
     source = "import matplotlib.pyplot as plt\n\ndef plot_sin_and_grad(x):\n    plt.plot(x, y, ‘x’, ‘y’)\n"
     card = grade_source(source, only("sin-derivative-plot")).scorecard
     assert card.score == 0 and all(c.status == "error" for e in card.exercises for c in e.checks)
-    assert card.error_line == 4 and "line 4" in card.error
-    assert "plt.plot(x, y, ‘x’, ‘y’)\n" in card.error and card.error.endswith("^")  # the line, then a caret
-    assert "straight quotes" in card.error_hint and "‘ ’" in card.error_hint
+    assert card.error_line == 4 and "line 4" in en(card.error)
+    assert "plt.plot(x, y, ‘x’, ‘y’)\n" in en(card.error) and en(card.error).endswith("^")  # the line, then a caret
+    assert "straight quotes" in en(card.error_hint) and "‘ ’" in en(card.error_hint)
 
 
 def test_2_numpy_on_a_tensor_that_requires_grad_suggests_detach(grade_source, only):
@@ -67,8 +68,8 @@ def plot_sin_and_grad(x):
 """
     plot = by_id(grade_source(source, only("sin-derivative-plot")))["sin-derivative-plot"]["plot"]
     assert (plot.status, plot.score) == ("error", 0)
-    assert "Can't call numpy()" in plot.message
-    assert "t.detach().numpy()" in plot.hint
+    assert "Can't call numpy()" in en(plot.message)
+    assert "t.detach().numpy()" in en(plot.hint)
     assert plot.traceback[-1].line == line_of(source, "y.numpy()") and "y.numpy()" in plot.traceback[-1].text
 
 
@@ -82,8 +83,8 @@ def grad_f(a):
     checks = by_id(grade_source(source, only("vector-control-flow")))["vector-control-flow"]
     gradient = checks["gradient"]
     assert (gradient.status, gradient.score) == ("error", 0)
-    assert "y.sum().backward()" in gradient.hint and "gradient=torch.ones_like(y)" in gradient.hint
-    assert "d(sum)/dy_i = 1" in gradient.hint
+    assert "y.sum().backward()" in en(gradient.hint) and "gradient=torch.ones_like(y)" in en(gradient.hint)
+    assert "d(sum)/dy_i = 1" in en(gradient.hint)
     assert checks["nonscalar-backward-fails"].status == "passed"  # the same error, where it is the answer
 
 
@@ -100,8 +101,8 @@ def backward_twice_retained(x):
 """
     retained = by_id(grade_source(source, only("double-backward")))["double-backward"]["retained-accumulates"]
     assert (retained.status, retained.score) == ("error", 0)
-    assert "backward through the graph a second time" in retained.message
-    assert "retain_graph=True" in retained.hint and "frees" in retained.hint
+    assert "backward through the graph a second time" in en(retained.message)
+    assert "retain_graph=True" in en(retained.hint) and "frees" in en(retained.hint)
     assert retained.traceback[-1].line == line_of(source, "y.backward()") + 1
 
 
@@ -116,8 +117,8 @@ def sin_and_grad(x):
     checks = by_id(grade_source(source, only("sin-derivative-plot")))["sin-derivative-plot"]
     for check in (checks["values"], checks["autograd"]):
         assert (check.status, check.score) == ("failed", 0)
-        assert "asks for autograd" in check.hint and "Finite differences" in check.hint
-    assert "dydx differs" in checks["values"].message
+        assert "asks for autograd" in en(check.hint) and "Finite differences" in en(check.hint)
+    assert "dydx differs" in en(checks["values"].message)
 
 
 def test_6_cosine_is_named_and_removed(grade_source, only):
@@ -136,9 +137,9 @@ def plot_sin_and_grad(x):
     assert checks["values"].status == "passed" and checks["plot"].status == "passed"  # correct numbers...
     for check in (checks["no-cosine-at-run-time"], checks["no-cosine-in-source"]):
         assert (check.status, check.score) == ("failed", 0)  # ...but not the exercise
-        assert "remove cos" in check.hint
-    assert "torch.cos" in checks["no-cosine-at-run-time"].message
-    assert checks["no-cosine-in-source"].line == 5 and "line 5 (and 1 more places)" in checks["no-cosine-in-source"].message
+        assert "remove cos" in en(check.hint)
+    assert "torch.cos" in en(checks["no-cosine-at-run-time"].message)
+    assert checks["no-cosine-in-source"].line == 5 and "line 5 (and 1 more places)" in en(checks["no-cosine-in-source"].message)
 
 
 def test_7_gradient_accumulating_between_calls_is_caught_by_calling_twice(grade_source, only):
@@ -150,8 +151,8 @@ def grad_f(a):
 """
     gradient = by_id(grade_source(source, only("vector-control-flow")))["vector-control-flow"]["gradient"]
     assert (gradient.status, gradient.score) == ("failed", 0)
-    assert "returned 2 times the first" in gradient.hint
-    assert "x.grad.zero_()" in gradient.hint and "x.detach().requires_grad_()" in gradient.hint
+    assert "returned 2 times the first" in en(gradient.hint)
+    assert "x.grad.zero_()" in en(gradient.hint) and "x.detach().requires_grad_()" in en(gradient.hint)
 
 
 def test_8_one_path_through_the_control_flow_names_the_unreached_branch(grade_source, only):
@@ -169,8 +170,8 @@ def g_grad(x):
     checks = by_id(grade_source(source, only("custom-control-flow")))["custom-control-flow"]
     flow = checks["control-flow"]
     assert (flow.status, flow.score) == ("failed", 0)
-    assert "took 1 path(s)" in flow.message and f"Lines never reached: {line_of(source, 'x * x')}" in flow.message
-    assert "condition that the inputs actually cross" in flow.hint
+    assert "took 1 path(s)" in en(flow.message) and f"Lines never reached: {line_of(source, 'x * x')}" in en(flow.message)
+    assert "condition that the inputs actually cross" in en(flow.hint)
     assert checks["gradient-agrees"].status == "passed"
 
 
@@ -187,7 +188,7 @@ def grad_f(a):
     assert exercise.score == exercise.max_score  # no deduction
     uses = {c.id: c for c in exercise.checks}["gradient-uses-autograd"]
     assert uses.status == "passed" and uses.hint is None
-    assert any("Correct." in tip and "y.sum().backward()" in tip and "one pass" in tip for tip in uses.tips)
+    assert any("Correct." in tip and "y.sum().backward()" in tip and "one pass" in tip for tip in map(en, uses.tips))
 
 
 def test_10_a_500_inch_figure_is_shrunk_graded_on_its_curves_and_explained(grade_source, only):
@@ -204,7 +205,7 @@ def plot_sin_and_grad(x):
     assert (plot.status, plot.score) == ("passed", 2)
     assert plot.hint is None
     assert any("500×500 inches" in tip and "50,000×50,000 pixels" in tip and "shrank it to 20×20" in tip
-               for tip in plot.tips)
+               for tip in map(en, plot.tips))
 
 
 def test_11_a_shallow_explanation_gets_the_fuller_answer_and_the_measured_graphs(grade_source, only):
@@ -214,13 +215,14 @@ def test_11_a_shallow_explanation_gets_the_fuller_answer_and_the_measured_graphs
     checks = by_id(grade_source(source, only("second-derivative-cost")))["second-derivative-cost"]
     explanation = checks["explanation"]
     assert explanation.status == "passed" and not explanation.graded  # collected, worth no points
-    assert any("create_graph=True" in tip and "larger than the forward graph" in tip for tip in explanation.tips)
+    assert any("create_graph=True" in tip and "larger than the forward graph" in tip for tip in map(en, explanation.tips))
     # The measured answer: f, then f' and f'' built with create_graph=True, on ever larger graphs.
     sizes = checks["graph-size"]
-    rows = {label: int(row.rsplit("expected ", 1)[1]) for row in sizes.details["values"]
+    listed = [en(Msg.model_validate(row)) for row in sizes.details["values"]]  # details hold each row's message
+    rows = {label: int(row.rsplit("expected ", 1)[1]) for row in listed
             for label in ("f(x) = exp(x)·x:", "f'(x), built", "f''(x), built") if row.startswith(label)}
     assert rows["f(x) = exp(x)·x:"] < rows["f'(x), built"] < rows["f''(x), built"]
-    assert all(row in sizes.message for row in sizes.details["values"])
+    assert all(row in en(sizes.message) for row in listed)
 
 
 def test_12_a_missing_module_is_named_with_what_to_do(grade_source, only):
@@ -228,11 +230,11 @@ def test_12_a_missing_module_is_named_with_what_to_do(grade_source, only):
     card = grade_source(source, only("vector-control-flow")).scorecard
     assert card.error is None  # the rest of the file ran
     (problem,) = card.top_level_errors
-    assert problem.line == 2 and "ModuleNotFoundError" in problem.message and "'seaborn'" in problem.message
-    assert "'seaborn' is not installed" in problem.hint and "outside your notebook" in problem.hint
+    assert problem.line == 2 and "ModuleNotFoundError" in en(problem.message) and "'seaborn'" in en(problem.message)
+    assert "'seaborn' is not installed" in en(problem.hint) and "outside your notebook" in en(problem.hint)
     assert [(f.line, f.text) for f in problem.traceback] == [(2, "import seaborn as sns")]
     checks = {c.id: c for c in card.exercises[0].checks}
-    assert "NameError" in checks["gradient"].message  # the function that uses it loses its points
+    assert "NameError" in en(checks["gradient"].message)  # the function that uses it loses its points
 
 
 def test_12_the_books_helper_library_is_provided(grade_source, only):
@@ -240,7 +242,7 @@ def test_12_the_books_helper_library_is_provided(grade_source, only):
     card = grade_source(source, only("vector-control-flow")).scorecard
     assert card.error is None and card.top_level_errors == []
     checks = {c.id: c for c in card.exercises[0].checks}
-    assert "the grader's stand-in for d2l has no `load_data_fashion_mnist`" in checks["f-values"].message
+    assert "the grader's stand-in for d2l has no `load_data_fashion_mnist`" in en(checks["f-values"].message)
 
 
 def test_13_a_notebook_with_magics_and_shell_lines_scores_full_marks(tmp_path, sandbox, builtin):
@@ -257,5 +259,5 @@ def test_13_a_notebook_with_magics_and_shell_lines_scores_full_marks(tmp_path, s
     path = tmp_path / "solution.ipynb"
     nbformat.write(notebook, str(path))
     card = grade_submission(path, builtin, sandbox, GradeOptions(seed=13)).scorecard
-    assert (card.score, card.max_score) == (50, 50), [(c.id, c.message) for e in card.exercises for c in e.checks if c.status != "passed"]
+    assert (card.score, card.max_score) == (50, 50), [(c.id, en(c.message)) for e in card.exercises for c in e.checks if c.status != "passed"]
     assert card.error is None

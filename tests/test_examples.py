@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, en
 from grader.grading import GradeOptions, grade_submission
 
 EXPECT = re.compile(r"expect: score=(?P<score>[\d.]+)(?: lost=(?P<lost>[\w,-]+))?")
@@ -24,12 +24,12 @@ def expectation(path):
 def test_example_scores_as_declared(path, sandbox, builtin):
     score, lost = expectation(path)
     scorecard = grade_submission(path, builtin, sandbox, GradeOptions(seed=20261126)).scorecard
-    assert scorecard.score == score, [(c.id, c.message) for e in scorecard.exercises for c in e.checks if c.status != "passed"]
+    assert scorecard.score == score, [(c.id, en(c.message)) for e in scorecard.exercises for c in e.checks if c.status != "passed"]
     for exercise in scorecard.exercises:
         if "all" in lost or exercise.id in lost:
             assert exercise.score < exercise.max_score, exercise.id
         else:
-            assert exercise.score == exercise.max_score, [(c.id, c.message) for c in exercise.checks if c.status != "passed"]
+            assert exercise.score == exercise.max_score, [(c.id, en(c.message)) for c in exercise.checks if c.status != "passed"]
 
 
 def test_there_is_one_example_per_kind_of_outcome():

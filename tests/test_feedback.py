@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from conftest import by_id, run_cli
+from conftest import by_id, en, run_cli, zh
 from grader.grading import GradeOptions, grade_submission, save_attachments
 from grader.hints import exception_hint, syntax_hint
-from grader.i18n import Localized
+from grader.i18n import Localized, msg
 from grader.messages import MESSAGES
 from grader.observations import ExceptionReport
 from grader.overlay import OverlayCurve, OverlayText, cjk_family, render_overlay
@@ -63,12 +63,12 @@ def plot_sin_and_grad(x):
 def test_a_traceback_shows_only_the_students_frames_and_ends_at_their_line(grade_source, builtin):
     graded = grade_source(NESTED, only(builtin, "sin-derivative-plot"))
     plot = by_id(graded)["sin-derivative-plot"]["plot"]
-    assert plot.status == "error" and "same dtype" in plot.message
+    assert plot.status == "error" and "same dtype" in en(plot.message)
     assert [(f.function, f.line, f.text) for f in plot.traceback] == [
         ("plot_sin_and_grad", 9, "plt.plot(x, derivative(x))"),
         ("derivative", 6, "return torch.dot(x, x.float())"),
     ]  # torch's own frames are cut
-    assert "float64" in plot.hint and "dtype=x.dtype" in plot.hint
+    assert "float64" in en(plot.hint) and "dtype=x.dtype" in en(plot.hint)
     report = text.render(graded.scorecard)
     block = report[report.index("Traceback (your code only"):]
     assert 'File "' + graded.scorecard.submission + '", line 9, in plot_sin_and_grad' in block
@@ -111,7 +111,7 @@ def test_a_syntax_error_in_a_notebook_names_the_cell_and_shows_a_caret(tmp_path,
                     ("code", "def f(a):\n    return a +\n"))
     card = grade_submission(path, only(builtin, "vector-control-flow"), sandbox, GradeOptions(seed=4)).scorecard
     assert card.score == 0 and (card.error_cell, card.error_line) == (2, 2)
-    assert "(cell 2, line 2)" in card.error and "return a +\n" in card.error and card.error.endswith("^")
+    assert "(cell 2, line 2)" in en(card.error) and "return a +\n" in en(card.error) and en(card.error).endswith("^")
 
 
 def test_a_hidden_check_withholds_the_traceback(tmp_path, sandbox):
@@ -169,8 +169,8 @@ def test_a_graded_starter_scores_zero_with_not_implemented_everywhere(tmp_path, 
     for exercise in card.exercises:
         for check in exercise.checks:
             if check.graded:  # the cosine and "derived by hand" checks too: a stub has done nothing
-                assert check.status == "error" and "raised NotImplementedError" in check.message, (exercise.id, check.id)
-                assert "replace its `raise NotImplementedError`" in check.hint
+                assert check.status == "error" and "raised NotImplementedError" in en(check.message), (exercise.id, check.id)
+                assert "replace its `raise NotImplementedError`" in en(check.hint)
                 assert check.traceback[-1].text == "raise NotImplementedError"
 
 
@@ -269,10 +269,10 @@ def test_hints_speak_chinese_and_never_change_a_score(grade_source, builtin):
     english = by_id(grade_source(MISTAKES, exercises, lang="en"))["vector-control-flow"]
     chinese = by_id(grade_source(MISTAKES, exercises, lang="zh"))["vector-control-flow"]
     assert [(c.status, c.score) for c in english.values()] == [(c.status, c.score) for c in chinese.values()]
-    assert english["f-values"].hint == MESSAGES["ambiguous_condition_hint"]["en"]
-    assert chinese["f-values"].hint == MESSAGES["ambiguous_condition_hint"]["zh"]
-    assert chinese["nonscalar-backward-fails"].hint.startswith("对向量或矩阵 a 不带参数调用")  # the spec's own hint
-    assert chinese["gradient"].title == "grad_f 在各种形状和分支上都与自动微分一致"
+    assert en(english["f-values"].hint) == MESSAGES["ambiguous_condition_hint"]["en"]
+    assert zh(chinese["f-values"].hint) == MESSAGES["ambiguous_condition_hint"]["zh"]
+    assert zh(chinese["nonscalar-backward-fails"].hint).startswith("对向量或矩阵 a 不带参数调用")  # the spec's own hint
+    assert zh(chinese["gradient"].title) == "grad_f 在各种形状和分支上都与自动微分一致"
 
 
 def _localized(value, path):
@@ -319,15 +319,17 @@ def report(type_name, message):
     ("RuntimeError", "grad can be implicitly created only for real scalar outputs", "nonscalar_backward_hint"),
 ])
 def test_exception_hints_name_the_fix(type_name, message, key):
-    assert exception_hint("en", report(type_name, message)) == MESSAGES[key]["en"]
-    assert exception_hint("zh", report(type_name, message)) == MESSAGES[key]["zh"]
+    hint = exception_hint(report(type_name, message))
+    assert hint.key == key  # analytics count hints by this id
+    assert en(hint) == MESSAGES[key]["en"]
+    assert zh(hint) == MESSAGES[key]["zh"]
 
 
 def test_a_name_used_before_its_import_gets_the_import_line():
-    hint = exception_hint("en", report("NameError", "name 'np' is not defined"))
-    assert "`import numpy as np`" in hint
-    assert exception_hint("en", report("NameError", "name 'my_helper' is not defined")) is None
-    assert exception_hint("en", report("RuntimeError", "something else entirely")) is None
+    hint = exception_hint(report("NameError", "name 'np' is not defined"))
+    assert "`import numpy as np`" in en(hint)
+    assert exception_hint(report("NameError", "name 'my_helper' is not defined")) is None
+    assert exception_hint(report("RuntimeError", "something else entirely")) is None
 
 
 @pytest.mark.parametrize("line, message, needle", [
@@ -337,9 +339,10 @@ def test_a_name_used_before_its_import_gets_the_import_line():
     ("\tx = 1", "inconsistent use of tabs and spaces in indentation", "tabs and spaces"),
 ])
 def test_lines_python_cannot_read_get_a_hint(line, message, needle):
-    assert needle in syntax_hint("en", line, "line 3", message) and "at line 3" in syntax_hint("en", line, "line 3", message)
-    assert syntax_hint("zh", line, "第 3 行", message).startswith("第 3 行")
-    assert syntax_hint("en", "x = (1", "line 3", "'(' was never closed") is None
+    hint = syntax_hint(line, msg("where_line", line=3), message)
+    assert needle in en(hint) and "at line 3" in en(hint)
+    assert zh(hint).startswith("第 3 行")
+    assert syntax_hint("x = (1", msg("where_line", line=3), "'(' was never closed") is None
 
 
 def test_notebook_magics_help_and_shell_assignments_are_skipped_keeping_lines(tmp_path):

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 from pydantic import TypeAdapter, ValidationError
 
-from conftest import DATA, ROOT, run_cli
+from conftest import DATA, ROOT, en, run_cli, zh
 from grader.checks import BUILTIN_KINDS, ENTRY_POINT_GROUP, PluginError, available_kinds, load_plugin, plugin_kinds
 from grader.cli import grader as grader_group
 from grader.grading import GradeOptions, grade_submission
@@ -248,7 +248,8 @@ def test_a_plugin_kind_validates_and_grades(demo_plugin, tmp_path, sandbox):
     naive = grade_submission(tmp_path / "naive.py", [loaded], sandbox, options).scorecard.exercises[0].checks[0]
     stable = grade_submission(tmp_path / "stable.py", [loaded], sandbox, options).scorecard.exercises[0].checks[0]
     assert (naive.status, stable.status) == ("failed", "passed")
-    assert "NaN or infinite" in naive.message
+    assert "NaN or infinite" in en(naive.message) and "NaN 或无穷大" in zh(naive.message)  # the plugin's own words
+    assert naive.message.key == "all_finite.not_finite"
     assert "AllFiniteCheck" in exercise_schema()["$defs"]
     (tmp_path / "finite.yaml").write_text(FINITE_SPEC.replace("calls: large, points", "calls: large, rtol: 1, points"))
     with pytest.raises(SpecError) as caught:
@@ -349,10 +350,10 @@ def test_hidden_checks_count_but_withhold_inputs_messages_and_expected_values(tm
     shown_checks = {c.id: c for c in shown.scorecard.exercises[0].checks}
     hidden_checks = {c.id: c for c in hidden.scorecard.exercises[0].checks}
     # instructors see everything: the inputs (4242.x), expected values (8484.x), hints, lines, figures
-    assert "4242." in shown_checks["secret-values"].message and "8484." in shown_checks["secret-values"].message
-    assert shown_checks["secret-values"].hint and shown_checks["secret-values"].line
-    assert "4242." in shown_checks["secret-raise"].message and shown_checks["secret-raise"].traceback
-    assert shown_checks["secret-raise"].hint == "The secret hint."
+    assert "4242." in en(shown_checks["secret-values"].message) and "8484." in en(shown_checks["secret-values"].message)
+    assert en(shown_checks["secret-values"].hint) and shown_checks["secret-values"].line
+    assert "4242." in en(shown_checks["secret-raise"].message) and shown_checks["secret-raise"].traceback
+    assert en(shown_checks["secret-raise"].hint) == "The secret hint."
     assert ("hidden-demo", "secret-plot") in shown.attachments
     # students see that they count, and nothing else
     assert hidden.scorecard.score == shown.scorecard.score == 2 and hidden.scorecard.max_score == 5
@@ -360,7 +361,7 @@ def test_hidden_checks_count_but_withhold_inputs_messages_and_expected_values(tm
         check = hidden_checks[check_id]
         assert check.hidden and shown_checks[check_id].hidden
         assert check.status == shown_checks[check_id].status and check.score == shown_checks[check_id].score
-        assert check.message == tr("en", "hidden_check")
+        assert en(check.message) == tr("en", "hidden_check")
         assert (check.hint, check.tips, check.line, check.cell, check.details, check.traceback, check.artifacts) == \
             (None, [], None, None, {}, [], [])
     assert hidden_checks["visible"].message == shown_checks["visible"].message
@@ -384,7 +385,11 @@ def test_what_a_submission_prints_during_hidden_checks_is_withheld(tmp_path, san
     assert "imported" in hidden.run.output and "4242." not in hidden.run.output
     assert hidden.run.withheld_output_bytes > 0
     assert "4242." not in text.render(hidden) and "not shown" in text.render(hidden)
-    assert "argument" in shown.run.output and "4242." in shown.run.output and shown.run.withheld_output_bytes == 0
+    # Shown to instructors, after what the import printed and headed as such.
+    assert "argument" in shown.run.hidden_output and "4242." in shown.run.hidden_output and shown.run.withheld_output_bytes == 0
+    assert "imported" in shown.run.output and "argument" not in shown.run.output
+    assert "  | [printed during hidden checks]\n  | argument [4242." in text.render(shown)
+    assert "argument" in json.loads(json_report.render(shown))["run"]["output"]
 
 
 # -- docs/authoring.md ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from grader.checks.base import CheckContext, CheckKind, Verdict, function_names
+from grader.i18n import msg
 from grader.spec.models import IDENT, CheckBase
 
 
@@ -42,36 +43,36 @@ def judge_autograd(check: AutogradCheck, ctx: CheckContext) -> Verdict:
             if view.report is not None and view.report.events is not None:
                 counted.append(view.report.events)
     if not counted:
-        return Verdict("error", ctx.tr("no_observation", functions=functions))
+        return Verdict("error", msg("no_observation", functions=functions))
     line = ctx.function_line(ctx.function_of(check.calls[0]))
     total = len(counted)
     if check.expect == "not_used":
         used = [e for e in counted if e.autograd_count > 0]
         if used:
-            where = ctx.tr("on_calls", bad=len(used), total=total)
-            return Verdict("failed", ctx.tr("autograd_forbidden_used", functions=functions, where=where), line=line)
-        return Verdict("passed", ctx.tr("autograd_forbidden_ok", functions=functions))
+            where = msg("on_calls", bad=len(used), total=total)
+            return Verdict("failed", msg("autograd_forbidden_used", functions=functions, where=where), line=line)
+        return Verdict("passed", msg("autograd_forbidden_ok", functions=functions))
     none = [e for e in counted if e.autograd_count == 0]
     if none:
-        where = ctx.tr("on_calls", bad=len(none), total=total)
-        return Verdict("failed", ctx.tr("autograd_missing", functions=functions, where=where),
-                       hint=ctx.tr("finite_difference_hint"), line=line)
+        where = msg("on_calls", bad=len(none), total=total)
+        return Verdict("failed", msg("autograd_missing", functions=functions, where=where),
+                       hint=msg("finite_difference_hint"), line=line)
     few = [e for e in counted if e.autograd_count < check.min_runs]
     if few:
-        where = ctx.tr("on_calls", bad=len(few), total=total)
-        return Verdict("failed", ctx.tr("autograd_too_few", functions=functions, got=min(e.autograd_count for e in few),
-                                        need=check.min_runs, where=where), line=line)
+        where = msg("on_calls", bad=len(few), total=total)
+        return Verdict("failed", msg("autograd_too_few", functions=functions, got=min(e.autograd_count for e in few),
+                                     need=check.min_runs, where=where), line=line)
     if check.create_graph:
         flat = [e for e in counted if not any(a.create_graph for a in e.autograd)]
         if flat:
-            where = ctx.tr("on_calls", bad=len(flat), total=total)
-            return Verdict("failed", ctx.tr("autograd_no_create_graph", functions=functions, where=where),
-                           hint=ctx.tr("create_graph_hint"), line=line)
-        message = ctx.tr("autograd_create_graph_ok", functions=functions)
+            where = msg("on_calls", bad=len(flat), total=total)
+            return Verdict("failed", msg("autograd_no_create_graph", functions=functions, where=where),
+                           hint=msg("create_graph_hint"), line=line)
+        message = msg("autograd_create_graph_ok", functions=functions)
     else:
-        message = ctx.tr("autograd_used", functions=functions)
+        message = msg("autograd_used", functions=functions)
     most = max(e.autograd_count for e in counted)
-    tips = (ctx.tr("loop_tip", n=most),) if check.loop_tip_above and most > check.loop_tip_above else ()
+    tips = (msg("loop_tip", n=most),) if check.loop_tip_above and most > check.loop_tip_above else ()
     return Verdict("passed", message, tips=tips)
 
 

@@ -1,4 +1,8 @@
-"""What every check kind's judge function receives (`CheckContext`) and returns (`Verdict`)."""
+"""What every check kind's judge function receives (`CheckContext`) and returns (`Verdict`).
+
+A verdict speaks in messages (`msg(key, **params)` from grader.i18n) and spec texts (`Localized`),
+never in sentences of one language: the context knows no language, and reporters render.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from grader.arguments import build_argument, describe_argument
-from grader.i18n import Lang
-from grader.messages import tr
+from grader.i18n import Lang, Msg, Text, msg
 from grader.observations import CallOutcome, CallReport, ModuleReport, StudentFrame
 from grader.plan import Plan, PlannedCall
 from grader.spec.models import CheckBase, ExerciseBase
@@ -28,13 +31,14 @@ class Attachment:
     kind: str
     name: str
     data: bytes
-    description: str
-    render: Callable[[], bytes] | None = None
-    """Makes the bytes on demand instead of `data`, so that costly pictures are drawn only when kept."""
+    description: Text
+    render: Callable[[Lang], bytes] | None = None
+    """Makes the bytes on demand instead of `data`, so that costly pictures are drawn only when kept,
+    with their words in the language of whoever keeps them."""
 
-    def content(self) -> bytes:
-        """The file's bytes."""
-        return self.render() if self.render is not None else self.data
+    def content(self, lang: Lang) -> bytes:
+        """The file's bytes, with any words in it in `lang`."""
+        return self.render(lang) if self.render is not None else self.data
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,9 @@ class Verdict:
     """A judge function's finding on one check."""
 
     status: Literal["passed", "failed", "error"]
-    message: str
-    hint: str | None = None
-    tips: tuple[str, ...] = ()
+    message: Text
+    hint: Text | None = None
+    tips: tuple[Text, ...] = ()
     fraction: float | None = None
     """Share of the points earned; None means all for `passed`, none otherwise."""
     line: int | None = None
@@ -67,9 +71,9 @@ class CallView:
         """The child's report, when the call finished (returned or raised)."""
         return self.outcome.report
 
-    def describe(self) -> str:
+    def describe(self) -> Msg:
         """`function(arguments)` in words, for messages."""
-        return f"{self.planned.function}({', '.join(describe_argument(a) for a in self.planned.args)})"
+        return msg("call", function=self.planned.function, args=[describe_argument(a) for a in self.planned.args])
 
 
 @dataclass
@@ -77,17 +81,12 @@ class CheckContext:
     """Everything a judge function may look at: the spec, the observations, references, the source."""
 
     exercise: ExerciseBase
-    lang: Lang
     plan: Plan
     module: ModuleReport
     outcomes: dict[int, CallOutcome]
     submission: Submission
     reference_module: ModuleType | None = None
     _references: dict[tuple[str, str, int, int], Any] = field(default_factory=dict)
-
-    def tr(self, key: str, **params: object) -> str:
-        """A catalogue message in the context's language."""
-        return tr(self.lang, key, **params)
 
     def calls(self, call_set: str) -> list[CallView]:
         """The calls made for a call set, in order, with their outcomes."""
@@ -108,16 +107,16 @@ class CheckContext:
             described = self.module.functions.get(name)
             spec = self.exercise.functions[name]
             if described is None or not described.defined:
-                return Verdict("error", self.tr("missing_function", name=name, signature=spec.signature,
-                                                summary=spec.summary.get(self.lang)), hint=self.stopped_hint())
+                return Verdict("error", msg("missing_function", name=name, signature=spec.signature, summary=spec.summary),
+                               hint=self.stopped_hint())
             if not described.callable:
-                return Verdict("error", self.tr("not_callable", name=name), line=described.line)
+                return Verdict("error", msg("not_callable", name=name), line=described.line)
         return None
 
-    def stopped_hint(self) -> str | None:
+    def stopped_hint(self) -> Msg | None:
         """When the file stopped early (sys.exit at top level): a hint that names where, else None."""
         if self.module.stopped and self.module.errors and self.module.errors[-1].line:
-            return self.tr("stopped_before_definition", where=self.where(self.module.errors[-1].line))
+            return msg("stopped_before_definition", where=self.where(self.module.errors[-1].line))
         return None
 
     def nothing_defined(self) -> Verdict | None:
@@ -125,14 +124,12 @@ class CheckContext:
         names = list(self.exercise.functions)
         if names and not any((f := self.module.functions.get(n)) is not None and f.defined for n in names):
             spec = self.exercise.functions[names[0]]
-            return Verdict("error", self.tr("missing_function", name=names[0], signature=spec.signature,
-                                            summary=spec.summary.get(self.lang)))
+            return Verdict("error", msg("missing_function", name=names[0], signature=spec.signature, summary=spec.summary))
         return None
 
-    def where(self, line: int) -> str:
+    def where(self, line: int) -> Msg:
         """A line of the submission in words: `line 12`, or `cell 3, line 2` in a notebook."""
-        cell, within = self.submission.locate(line)
-        return self.tr("where_cell", cell=cell, line=within) if cell is not None else self.tr("where_line", line=line)
+        return where(self.submission, line)
 
     def function_line(self, name: str) -> int | None:
         """Where the submission defines a function (a line of its own file)."""
@@ -160,6 +157,12 @@ class CheckContext:
         return self._references[key]
 
 
+def where(submission: Submission, line: int) -> Msg:
+    """A line of a submission in words: `line 12`, or `cell 3, line 2` in a notebook."""
+    cell, within = submission.locate(line)
+    return msg("where_cell", cell=cell, line=within) if cell is not None else msg("where_line", line=line)
+
+
 def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -> Verdict | None:
     """An error verdict when a call did not return a value (or, with allow_raise, did not finish)."""
     from grader.hints import exception_hint
@@ -170,25 +173,22 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
         return None
     if outcome.status == "raised" and outcome.report and outcome.report.exception:
         exc = outcome.report.exception
-        said = ctx.tr("call_raised", call=call, type=exc.type, msg=exc.message) if exc.message.strip() \
-            else ctx.tr("call_raised_bare", call=call, type=exc.type)
-        return Verdict("error", said,
-                       hint=exception_hint(ctx.lang, exc), line=exc.line, traceback=tuple(exc.frames))
+        said = msg("call_raised", call=call, type=exc.type, msg=exc.message) if exc.message.strip() \
+            else msg("call_raised_bare", call=call, type=exc.type)
+        return Verdict("error", said, hint=exception_hint(exc), line=exc.line, traceback=tuple(exc.frames))
     if outcome.status == "timeout":
         if outcome.reason == "call_timeout":
-            timeout = ctx.tr("seconds", n=float(outcome.detail or 0))
+            timeout = msg("seconds", n=float(outcome.detail or 0))
         else:
-            timeout = ctx.tr(f"why_{outcome.reason or 'total_time'}")
-        return Verdict("error", ctx.tr("call_timeout", call=call, timeout=timeout),
-                       hint=ctx.tr("timeout_hint"))
+            timeout = msg(f"why_{outcome.reason or 'total_time'}")
+        return Verdict("error", msg("call_timeout", call=call, timeout=timeout), hint=msg("timeout_hint"))
     if outcome.status == "crashed":
-        return Verdict("error", ctx.tr("call_crashed", call=call, how=outcome.detail or "?"),
-                       hint=ctx.tr("exit_in_call_hint"))
+        return Verdict("error", msg("call_crashed", call=call, how=outcome.detail or "?"), hint=msg("exit_in_call_hint"))
     if outcome.status == "invalid":
-        return Verdict("error", ctx.tr("call_invalid", call=call, detail=outcome.detail or "?"))
+        return Verdict("error", msg("call_invalid", call=call, detail=outcome.detail or "?"))
     if outcome.status == "missing":
-        return ctx.missing_function(view.planned.call_set) or Verdict("error", ctx.tr("not_callable", name=view.planned.function))
-    return Verdict("error", ctx.tr("call_not_run", call=call, why=ctx.tr(f"why_{outcome.reason or 'not_reached'}")))
+        return ctx.missing_function(view.planned.call_set) or Verdict("error", msg("not_callable", name=view.planned.function))
+    return Verdict("error", msg("call_not_run", call=call, why=msg(f"why_{outcome.reason or 'not_reached'}")))
 
 
 def is_stub(view: CallView) -> bool:
@@ -220,10 +220,9 @@ def first_tensor_input(call: PlannedCall) -> Any:
     return None
 
 
-def function_names(ctx: CheckContext, call_sets: list[str]) -> str:
-    """The distinct student functions of some call sets, as `a, b`."""
-    names = dict.fromkeys(ctx.function_of(c) for c in call_sets)
-    return ", ".join(names)
+def function_names(ctx: CheckContext, call_sets: list[str]) -> list[str]:
+    """The distinct student functions of some call sets, in order (a list parameter reads `a, b`)."""
+    return list(dict.fromkeys(ctx.function_of(c) for c in call_sets))
 
 
 @dataclass(frozen=True)

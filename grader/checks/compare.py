@@ -9,7 +9,7 @@ from pydantic import Field
 
 from grader.checks.base import CallView, CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
 from grader.checks.values import Tolerance, compare_value, short
-from grader.i18n import Localized
+from grader.i18n import Localized, Msg, Text, msg
 from grader.observations import TensorValue
 from grader.spec.models import IDENT, CheckBase
 
@@ -77,28 +77,34 @@ def judge_compare(check: CompareCheck, ctx: CheckContext) -> Verdict:
         assert view.report is not None and view.report.value is not None
         expected = ctx.reference_value(check.reference, view.planned)
         got = view.report.value
-        mismatch = compare_value(ctx.tr("the_result"), expected, got, tol, ctx.lang, first_tensor_input(view.planned), check.outputs)
+        mismatch = compare_value(msg("the_result"), expected, got, tol, first_tensor_input(view.planned), check.outputs)
         if check.show_values and view.planned.repeat == 0:
-            label = check.labels[view.planned.case].get(ctx.lang) if check.labels and view.planned.case < len(check.labels) else view.describe()
-            rows.append(ctx.tr("values_table", label=label, got=short(got), expected=_plain(expected)))
+            label: Text = check.labels[view.planned.case] if check.labels and view.planned.case < len(check.labels) \
+                else view.describe()
+            rows.append(msg("values_table", label=label, got=short(got), expected=_plain(expected)))
         if mismatch:
             mismatches.append((view, mismatch))
-    table = ("\n" + "\n".join(rows)) if rows else ""
-    details = {"values": rows} if rows else {}
+    # The rows are data too: each in its JSON form, as details hold plain data.
+    details = {"values": [row.model_dump(mode="json") for row in rows]} if rows else {}
     if not mismatches:
-        return Verdict("passed", ctx.tr("matches", call=function, n=len(views)) + table, details=details)
+        return Verdict("passed", msg("matches", call=function, n=len(views), table=_table(rows)), details=details)
     view, mismatch = mismatches[0]
-    where = ctx.tr("on_calls", bad=len(mismatches), total=len(views))
+    where = msg("on_calls", bad=len(mismatches), total=len(views))
     hint = None
     ratio = _accumulation_ratio(views)
     if ratio is not None:
-        hint = ctx.tr("accumulated_hint", ratio=ratio)
+        hint = msg("accumulated_hint", ratio=ratio)
     elif mismatch.hint_key:
-        hint = ctx.tr(mismatch.hint_key)
+        hint = msg(mismatch.hint_key)
     elif mismatch.kind == "values" and _without_autograd(view):
-        hint = ctx.tr("finite_difference_hint")  # close but not exact, and autograd never ran
-    return Verdict("failed", ctx.tr("differs", call=view.describe(), where=where, what=mismatch.message) + table,
+        hint = msg("finite_difference_hint")  # close but not exact, and autograd never ran
+    return Verdict("failed", msg("differs", call=view.describe(), where=where, what=mismatch.message, table=_table(rows)),
                    hint=hint, line=ctx.function_line(function), details=details)
+
+
+def _table(rows: list[Msg]) -> Text:
+    """The table of values that follows a message, one row a line, or nothing."""
+    return msg("values_rows", rows=rows) if rows else ""
 
 
 def _without_autograd(view: CallView) -> bool:

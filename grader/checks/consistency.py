@@ -9,6 +9,7 @@ from pydantic import Field
 
 from grader.checks.base import CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
 from grader.checks.values import as_float, type_name
+from grader.i18n import msg
 from grader.spec.models import IDENT, CheckBase, ExerciseBase
 
 
@@ -61,12 +62,12 @@ def judge_gradient_consistency(check: GradientConsistencyCheck, ctx: CheckContex
         report = view.report
         assert report is not None
         if report.grad_error == "not_tensor":
-            return Verdict("failed", ctx.tr("grad_not_tensor", function=function, got=type_name(report.value)),
+            return Verdict("failed", msg("grad_not_tensor", function=function, got=type_name(report.value)),
                            line=ctx.function_line(function))
         if report.grad_error in ("no_graph", "unused"):
-            return Verdict("failed", ctx.tr("grad_no_graph", function=function), line=ctx.function_line(function))
+            return Verdict("failed", msg("grad_no_graph", function=function), line=ctx.function_line(function))
         if report.grad_error == "failed" or report.grad is None:
-            return Verdict("failed", ctx.tr("grad_failed", function=function, msg=report.grad_message or "?"),
+            return Verdict("failed", msg("grad_failed", function=function, msg=report.grad_message or "?"),
                            line=ctx.function_line(function))
         partner = hand_views.get((view.planned.case, view.planned.sample, view.planned.repeat))
         if partner is None:
@@ -77,7 +78,7 @@ def judge_gradient_consistency(check: GradientConsistencyCheck, ctx: CheckContex
         assert partner.report is not None
         got = as_float(partner.report.value)
         if got is None:
-            return Verdict("failed", ctx.tr("not_a_number", function=hand, got=type_name(partner.report.value)),
+            return Verdict("failed", msg("not_a_number", function=hand, got=type_name(partner.report.value)),
                            line=ctx.function_line(hand))
         expected = as_float(report.grad)
         x = first_tensor_input(view.planned)
@@ -87,11 +88,11 @@ def judge_gradient_consistency(check: GradientConsistencyCheck, ctx: CheckContex
     points = sorted({round(x, 12) for x, _, _ in compared})
     details = {"points": len(points), "disagree_at": [x for x, _, _ in bad][:20]}
     if not bad:
-        return Verdict("passed", ctx.tr("consistent", hand=hand, function=function, n=len(compared)), details=details)
+        return Verdict("passed", msg("consistent", hand=hand, function=function, n=len(compared)), details=details)
     x, g, e = bad[0]
-    return Verdict("failed", ctx.tr("inconsistent", hand=hand, function=function, bad=len(bad), n=len(compared),
-                                    x=x, got=g, expected=e if e is not None else float("nan")),
-                   hint=ctx.tr("inconsistent_hint"), line=ctx.function_line(hand), details=details)
+    return Verdict("failed", msg("inconsistent", hand=hand, function=function, bad=len(bad), n=len(compared),
+                                 x=x, got=g, expected=e if e is not None else float("nan")),
+                   hint=msg("inconsistent_hint"), line=ctx.function_line(hand), details=details)
 
 
 KIND = CheckKind(GradientConsistencyCheck, judge_gradient_consistency)

@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from grader.checks.base import CheckContext, CheckKind, Verdict
+from grader.i18n import Text, msg
 from grader.spec.models import IDENT, CheckBase
 
 BRANCHING = (ast.If, ast.While, ast.For, ast.AsyncFor, ast.IfExp, ast.Match)
@@ -85,7 +86,7 @@ def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:
     line = ctx.function_line(function)
     nodes = reached_functions(ctx.submission.tree, function)
     if nodes and not any(isinstance(n, BRANCHING) for node in nodes for n in ast.walk(node)):
-        return Verdict("failed", ctx.tr("no_branching", function=function), hint=ctx.tr("paths_hint"), line=line)
+        return Verdict("failed", msg("no_branching", function=function), hint=msg("paths_hint"), line=line)
     paths = set()
     executed: set[int] = set()
     traced = 0
@@ -97,17 +98,20 @@ def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:
         paths.add(frozenset(events.arcs))
         executed.update(to for _, _, to in events.arcs if to > 0)
     if traced == 0:
-        return Verdict("error", ctx.tr("no_observation", functions=function))
+        return Verdict("error", msg("no_observation", functions=function))
     details = {"paths": len(paths), "calls": traced}
     if len(paths) >= check.min_paths:
-        return Verdict("passed", ctx.tr("paths_ok", function=function, paths=len(paths), n=traced), details=details)
+        return Verdict("passed", msg("paths_ok", function=function, paths=len(paths), n=traced), details=details)
     unreached = _unreached(nodes, executed)
     # Plain numbers in a file; in a notebook each line needs its cell, which has commas of its own.
-    listed = "; ".join(ctx.where(n) for n in unreached) if ctx.submission.cells is not None else ", ".join(map(str, unreached))
-    unreached_text = ctx.tr("unreached_lines", lines=listed) if unreached else ""
-    return Verdict("failed", ctx.tr("paths_too_few", function=function, paths=len(paths), n=traced,
-                                    need=check.min_paths, unreached=unreached_text),
-                   hint=ctx.tr("paths_hint"), line=unreached[0] if unreached else line, details=details)
+    unreached_text: Text = ""
+    if unreached and ctx.submission.cells is not None:
+        unreached_text = msg("unreached_cells", lines=[ctx.where(n) for n in unreached])
+    elif unreached:
+        unreached_text = msg("unreached_lines", lines=unreached)
+    return Verdict("failed", msg("paths_too_few", function=function, paths=len(paths), n=traced,
+                                 need=check.min_paths, unreached=unreached_text),
+                   hint=msg("paths_hint"), line=unreached[0] if unreached else line, details=details)
 
 
 KIND = CheckKind(ControlFlowCheck, judge_control_flow)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from grader.checks.base import CheckContext, CheckKind, Verdict, function_names, unimplemented
+from grader.i18n import msg
 from grader.spec.models import IDENT, CheckBase
 
 
@@ -63,12 +64,11 @@ def judge_forbid_source(check: ForbidSourceCheck, ctx: CheckContext) -> Verdict:
     if check.functions:
         scopes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in check.functions]
     found = sorted({use for scope in scopes for use in _uses(scope, set(check.names))})
-    names = ", ".join(check.names)
     if not found:
-        return Verdict("passed", ctx.tr("forbid_source_ok", names=names))
+        return Verdict("passed", msg("forbid_source_ok", names=list(check.names)))
     line, name = found[0]
-    more = ctx.tr("more_places", n=len(found) - 1) if len(found) > 1 else ""
-    return Verdict("failed", ctx.tr("forbid_source_found", name=name, where=ctx.where(line), more=more),
+    more = msg("more_places", n=len(found) - 1) if len(found) > 1 else ""
+    return Verdict("failed", msg("forbid_source_found", name=name, where=ctx.where(line), more=more),
                    line=line, details={"lines": [l for l, _ in found]})
 
 
@@ -93,12 +93,11 @@ def judge_forbid_ops(check: ForbidOpsCheck, ctx: CheckContext) -> Verdict:
                 if name in forbidden and name not in events.ops:
                     seen[name] = seen.get(name, 0) + count
     if observed == 0:
-        return Verdict("error", ctx.tr("no_observation", functions=functions))
+        return Verdict("error", msg("no_observation", functions=functions))
     if seen:
-        found = ", ".join(sorted(seen))
-        return Verdict("failed", ctx.tr("forbid_ops_found", functions=functions, found=found),
+        return Verdict("failed", msg("forbid_ops_found", functions=functions, found=sorted(seen)),
                        line=ctx.function_line(ctx.function_of(check.calls[0])), details={"found": sorted(seen)})
-    return Verdict("passed", ctx.tr("forbid_ops_ok", functions=functions, names=", ".join(check.ops)))
+    return Verdict("passed", msg("forbid_ops_ok", functions=functions, names=list(check.ops)))
 
 
 SOURCE_KIND = CheckKind(ForbidSourceCheck, judge_forbid_source)

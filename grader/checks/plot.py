@@ -9,10 +9,9 @@ import numpy as np
 from pydantic import Field
 
 from grader.checks.base import Attachment, CallView, CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
-from grader.i18n import LANGS, Localized
-from grader.messages import tr
+from grader.i18n import Localized, Text, msg
 from grader.observations import AxesReport, FigureReport, Series
-from grader.overlay import OverlayCurve, OverlayText, render_overlay
+from grader.overlay import OverlayCurve, OverlayWords, render_overlay
 from grader.spec.models import IDENT, CheckBase, SpecModel
 
 
@@ -93,18 +92,14 @@ def _overlay(check: PlotCheck, ctx: CheckContext, view: CallView, series: list[S
         for curve in check.curves
     ]
     drawn = [OverlayCurve(s.x.array, s.y.array, s.kind == "scatter") for s in series]
-    languages = dict.fromkeys((ctx.lang, "en"))  # English too: the figure may lack a font for the first
-    texts = [
-        OverlayText(
-            title=tr(lang, "overlay_title"),
-            expected=tuple(tr(lang, "overlay_expected", name=curve.name.get(lang)) for curve in check.curves),
-            drawn=tuple(tr(lang, "overlay_yours", label=_shown_label(s) or tr(lang, "overlay_unlabelled", n=i + 1))
-                        for i, s in enumerate(series)),
-        )
-        for lang in languages if lang in LANGS
-    ]
-    return Attachment("overlay", f"{function}.overlay.png", b"", ctx.tr("overlay_png"),
-                      render=lambda: render_overlay(drawn, expected, texts))
+    words = OverlayWords(
+        title=msg("overlay_title"),
+        expected=tuple(msg("overlay_expected", name=curve.name) for curve in check.curves),
+        drawn=tuple(msg("overlay_yours", label=_shown_label(s) or msg("overlay_unlabelled", n=i + 1))
+                    for i, s in enumerate(series)),
+    )
+    return Attachment("overlay", f"{function}.overlay.png", b"", msg("overlay_png"),
+                      render=lambda lang: render_overlay(drawn, expected, words.texts(lang)))
 
 
 def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
@@ -117,7 +112,7 @@ def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
     function = ctx.function_of(check.calls)
     views = ctx.calls(check.calls)
     if not views:
-        return Verdict("error", ctx.tr("no_observation", functions=function))
+        return Verdict("error", msg("no_observation", functions=function))
     view = views[0]
     problem = call_problem(ctx, view)
     if problem:
@@ -126,22 +121,22 @@ def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
     figures = view.report.events.figures or []
     line = ctx.function_line(function)
     attachments = tuple(
-        Attachment("figure", f"{function}-{i + 1}.png", base64.b64decode(f.png), ctx.tr("figure_png", function=function))
+        Attachment("figure", f"{function}-{i + 1}.png", base64.b64decode(f.png), msg("figure_png", function=function))
         for i, f in enumerate(figures) if f.png
     )
     tips = tuple(
-        ctx.tr("figure_shrunk", w=f.requested_size_inches[0], h=f.requested_size_inches[1],
-               px=f"{int(f.requested_size_inches[0] * 100):,}×{int(f.requested_size_inches[1] * 100):,}",
-               sw=f.size_inches[0], sh=f.size_inches[1])
+        msg("figure_shrunk", w=f.requested_size_inches[0], h=f.requested_size_inches[1],
+            px=f"{int(f.requested_size_inches[0] * 100):,}×{int(f.requested_size_inches[1] * 100):,}",
+            sw=f.size_inches[0], sh=f.size_inches[1])
         for f in figures if f.requested_size_inches
     )
     series = [(figure, axes, s) for figure in figures for axes in figure.axes for s in axes.series]
     attachments += (_overlay(check, ctx, view, [s for _, _, s in series], function),)
     if not series:
-        return Verdict("failed", ctx.tr("plot_no_figure", function=function), hint=ctx.tr("plot_curves_hint"),
+        return Verdict("failed", msg("plot_no_figure", function=function), hint=msg("plot_curves_hint"),
                        tips=tips, line=line, attachments=attachments)
     matched: list[tuple[FigureReport, AxesReport, Series]] = []
-    missing_curves = []
+    missing_curves: list[Curve] = []
     for curve in check.curves:
         reference = ctx.reference(curve.reference)
         found = None
@@ -153,21 +148,22 @@ def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
                 found = item
                 break
         if found is None:
-            missing_curves.append(curve.name.get(ctx.lang))
+            missing_curves.append(curve)
         else:
             matched.append(found)
-    names = ", ".join(c.name.get(ctx.lang) for c in check.curves)
+    names = [c.name for c in check.curves]
     details = {"curves_drawn": len(series), "curves_matched": len(matched)}
     if missing_curves:
-        found_names = [c.name.get(ctx.lang) for c in check.curves if c.name.get(ctx.lang) not in missing_curves]
-        found_text = ctx.tr("plot_found_curves", found=", ".join(found_names)) if found_names else ""
-        return Verdict("failed", ctx.tr("plot_missing_curves", missing=", ".join(missing_curves), n=len(series), found=found_text),
-                       hint=ctx.tr("plot_curves_hint"), tips=tips, line=line, details=details, attachments=attachments)
+        found_names = [c.name for c in check.curves if not any(c is m for m in missing_curves)]
+        found_text: Text = msg("plot_found_curves", found=found_names) if found_names else ""
+        return Verdict("failed", msg("plot_missing_curves", missing=[c.name for c in missing_curves], n=len(series),
+                                     found=found_text),
+                       hint=msg("plot_curves_hint"), tips=tips, line=line, details=details, attachments=attachments)
     how = _told_apart(matched) if check.require_legend else "plot_by_legend"
     if how is None:
-        return Verdict("failed", ctx.tr("plot_no_legend", curves=names), tips=tips, line=line,
+        return Verdict("failed", msg("plot_no_legend", curves=names), tips=tips, line=line,
                        details=details, attachments=attachments)
-    return Verdict("passed", ctx.tr("plot_ok", curves=names, how=ctx.tr(how)), tips=tips,
+    return Verdict("passed", msg("plot_ok", curves=names, how=msg(how)), tips=tips,
                    details=details, attachments=attachments)
 
 

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from grader.checks.base import CheckContext, CheckKind, Verdict, call_problem
 from grader.hints import exception_hint
+from grader.i18n import msg
 from grader.spec.models import IDENT, CheckBase
 
 
@@ -53,17 +54,18 @@ def judge_raises(check: RaisesCheck, ctx: CheckContext) -> Verdict:
         call = view.describe()
         exc = report.exception
         if report.outcome == "returned" or exc is None:
-            return Verdict("failed", ctx.tr("raises_returned", call=call, type=check.exception), line=ctx.function_line(function))
+            return Verdict("failed", msg("raises_returned", call=call, type=check.exception), line=ctx.function_line(function))
         if exc.type != check.exception:
-            return Verdict("failed", ctx.tr("raises_wrong_type", call=call, got=exc.type, msg=exc.message, type=check.exception),
-                           hint=exception_hint(ctx.lang, exc), line=exc.line, traceback=tuple(exc.frames))
+            return Verdict("failed", msg("raises_wrong_type", call=call, got=exc.type, msg=exc.message, type=check.exception),
+                           hint=exception_hint(exc), line=exc.line, traceback=tuple(exc.frames))
         if check.match and not re.search(check.match, exc.message):
-            return Verdict("failed", ctx.tr("raises_wrong_message", call=call, type=exc.type, pattern=check.match, msg=exc.message), line=exc.line)
+            return Verdict("failed", msg("raises_wrong_message", call=call, type=exc.type, pattern=check.match,
+                                         msg=exc.message), line=exc.line)
         if check.origin == "library" and exc.origin == "submission":
-            return Verdict("failed", ctx.tr("raises_own_raise", call=call, type=exc.type,
-                                                where=ctx.where(exc.line) if exc.line else "?"), line=exc.line,
+            return Verdict("failed", msg("raises_own_raise", call=call, type=exc.type,
+                                         where=ctx.where(exc.line) if exc.line else "?"), line=exc.line,
                            traceback=tuple(exc.frames))
-        message = ctx.tr("raises_ok", call=call, type=exc.type, msg=exc.message.splitlines()[0] if exc.message else "")
+        message = msg("raises_ok", call=call, type=exc.type, msg=exc.message.splitlines()[0] if exc.message else "")
     return Verdict("passed", message)
 
 

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from grader.checks.base import CheckContext, CheckKind, Verdict
 from grader.checks.values import type_name
-from grader.i18n import Localized
+from grader.i18n import Localized, msg
 from grader.observations import StrValue
 from grader.spec.models import IDENT, CheckBase
 
@@ -38,14 +38,14 @@ def judge_short_answer(check: ShortAnswerCheck, ctx: CheckContext) -> Verdict:
     """Passed (collected) when the variable is a non-empty string."""
     value = ctx.module.attributes.get(check.variable)
     if value is None:
-        return Verdict("failed", ctx.tr("answer_missing", name=check.variable))
+        return Verdict("failed", msg("answer_missing", name=check.variable))
     if not isinstance(value, StrValue):
-        return Verdict("failed", ctx.tr("answer_not_text", name=check.variable, got=type_name(value)))
+        return Verdict("failed", msg("answer_not_text", name=check.variable, got=type_name(value)))
     text = value.v.strip()
     if not text:
-        return Verdict("failed", ctx.tr("answer_missing", name=check.variable))
-    tips = (check.feedback.get(ctx.lang),) if check.feedback else ()
-    return Verdict("passed", ctx.tr("answer_collected", words=len(text.split())), tips=tips,
+        return Verdict("failed", msg("answer_missing", name=check.variable))
+    tips = (check.feedback,) if check.feedback else ()
+    return Verdict("passed", msg("answer_collected", words=len(text.split())), tips=tips,
                    details={"answer": text, "answer_variable": check.variable})
 
 

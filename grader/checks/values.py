@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.i18n import Lang
-from grader.messages import tr
+from grader.i18n import Msg, Text, msg
 from grader.observations import (
     BoolValue, FloatValue, IntValue, NdarrayValue, NoneValue, ObjectValue, SequenceValue, StrValue,
     TensorValue, TooLargeValue,
@@ -31,48 +30,58 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """Why an observed value is not the expected one, in words, with a hint key where one fits."""
+    """Why an observed value is not the expected one, as a message, with a hint key where one fits."""
 
-    message: str
+    message: Msg
     hint_key: str | None = None
     kind: str = "type"
     """`type`, `shape`, `dtype`, `length` or `values` (right shape and type, wrong numbers)."""
 
 
-def type_name(value: Any) -> str:
+def shape_text(shape: Any) -> str:
+    """A shape as code writes it, `[3, 4]` (the same in every language)."""
+    return str([int(n) for n in shape])
+
+
+_SCALAR_TYPES = {IntValue: "type_int", FloatValue: "type_float", BoolValue: "type_bool", NoneValue: "type_none",
+                 StrValue: "type_str"}
+
+
+def type_name(value: Any) -> Text:
     """How a value's type reads in messages."""
     if isinstance(value, TensorValue):
-        return f"a tensor of shape {list(value.shape)} ({value.dtype})"
+        return msg("type_tensor", shape=shape_text(value.shape), dtype=value.dtype)
     if isinstance(value, NdarrayValue):
-        return f"a numpy array ({value.dtype})"
+        return msg("type_ndarray", dtype=value.dtype)
     if isinstance(value, ObjectValue):
-        return f"an object of class {value.cls}"
+        return msg("type_object", cls=value.cls)
     if isinstance(value, TooLargeValue):
         return value.what
     if isinstance(value, SequenceValue):
-        return f"a {value.t} of {len(value.items)} items"
-    names = {IntValue: "an int", FloatValue: "a float", BoolValue: "a bool", NoneValue: "None", StrValue: "a string"}
-    return names.get(type(value), type(value).__name__)
+        return msg(f"type_{value.t}", n=len(value.items))
+    key = _SCALAR_TYPES.get(type(value))
+    return msg(key) if key else type(value).__name__
 
 
-def _expected_name(expected: Any) -> str:
+def _expected_name(expected: Any) -> Text:
     import torch
 
     if isinstance(expected, torch.Tensor):
-        return f"a tensor of shape {list(expected.shape)} ({str(expected.dtype).removeprefix('torch.')})"
+        return msg("type_tensor", shape=shape_text(expected.shape), dtype=str(expected.dtype).removeprefix("torch."))
     if isinstance(expected, (tuple, list)):
-        return f"a tuple of {len(expected)} items"
-    return {bool: "a bool", int: "an int", float: "a float", type(None): "None"}.get(type(expected), type(expected).__name__)
+        return msg("type_tuple", n=len(expected))
+    key = {bool: "type_bool", int: "type_int", float: "type_float", type(None): "type_none"}.get(type(expected))
+    return msg(key) if key else type(expected).__name__
 
 
-def _where(index: tuple[int, ...], inputs: np.ndarray | None, lang: Lang) -> str:
-    position = f"[{', '.join(map(str, index))}]" if index else tr(lang, "the_value")
+def _where(index: tuple[int, ...], inputs: np.ndarray | None) -> Text:
+    position: Text = shape_text(index) if index else msg("the_value")
     if inputs is not None and inputs.shape and len(index) == inputs.ndim:
-        return f"{position} (x={float(inputs[index]):.6g})"
+        return msg("at_index_x", index=position, x=float(inputs[index]))
     return position
 
 
-def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance, lang: Lang,
+def compare_arrays(name: Text, got: np.ndarray, expected: np.ndarray, tol: Tolerance,
                    inputs: np.ndarray | None = None) -> Mismatch | None:
     """Elementwise comparison of two arrays of the same shape."""
     got = got.astype(np.float64) if not np.iscomplexobj(got) else got
@@ -81,8 +90,8 @@ def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolera
     nonfinite = ~np.isfinite(got) & finite_expected
     if nonfinite.any():
         first = tuple(int(i) for i in np.argwhere(nonfinite)[0])
-        return Mismatch(tr(lang, "mismatch_nonfinite", name=name, bad=int(nonfinite.sum()), total=got.size,
-                           where=_where(first, inputs, lang)), kind="values")
+        return Mismatch(msg("mismatch_nonfinite", name=name, bad=int(nonfinite.sum()), total=int(got.size),
+                            where=_where(first, inputs)), kind="values")
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(got - expected)
         bad = ~(diff <= tol.atol + tol.rtol * np.abs(expected))
@@ -90,60 +99,61 @@ def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolera
     if not bad.any():
         return None
     worst = tuple(int(i) for i in np.unravel_index(np.nanargmax(np.where(bad, diff, -1.0)), diff.shape)) if diff.shape else ()
-    return Mismatch(tr(
-        lang, "mismatch_values", name=name, bad=int(bad.sum()), total=got.size, diff=float(diff[worst]),
-        where=_where(worst, inputs, lang), got=repr(float(np.real(got[worst]))), expected=repr(float(np.real(expected[worst]))),
+    return Mismatch(msg(
+        "mismatch_values", name=name, bad=int(bad.sum()), total=int(got.size), diff=float(diff[worst]),
+        where=_where(worst, inputs), got=repr(float(np.real(got[worst]))), expected=repr(float(np.real(expected[worst]))),
         rtol=tol.rtol, atol=tol.atol,
     ), kind="values")
 
 
-def compare_value(name: str, expected: Any, got: Any, tol: Tolerance, lang: Lang,
+def compare_value(name: Text, expected: Any, got: Any, tol: Tolerance,
                   inputs: np.ndarray | None = None, names: list[str] | None = None) -> Mismatch | None:
     """None when `got` (observed) matches `expected` (reference); otherwise what differs."""
     import torch
 
     if isinstance(got, TooLargeValue):
-        return Mismatch(tr(lang, "too_large", name=name, what=got.what))
+        return Mismatch(msg("too_large", name=name, what=got.what))
     if isinstance(expected, torch.Tensor):
         if not isinstance(got, TensorValue):
             hint = "numpy_not_tensor_hint" if isinstance(got, NdarrayValue) else None
-            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected=_expected_name(expected)), hint)
+            return Mismatch(msg("mismatch_type", name=name, got=type_name(got), expected=_expected_name(expected)), hint)
         if list(got.shape) != list(expected.shape):
-            return Mismatch(tr(lang, "mismatch_shape", name=name, got=list(got.shape), expected=list(expected.shape)), kind="shape")
+            return Mismatch(msg("mismatch_shape", name=name, got=shape_text(got.shape), expected=shape_text(expected.shape)),
+                            kind="shape")
         expected_dtype = str(expected.dtype).removeprefix("torch.")
         if tol.exact_dtype and got.dtype != expected_dtype:
-            return Mismatch(tr(lang, "mismatch_dtype", name=name, got=got.dtype, expected=expected_dtype), "dtype_hint", kind="dtype")
+            return Mismatch(msg("mismatch_dtype", name=name, got=got.dtype, expected=expected_dtype), "dtype_hint", kind="dtype")
         reference = expected.detach()
         reference = reference.double() if reference.dtype == torch.bfloat16 else reference
-        return compare_arrays(name, got.array, reference.resolve_conj().numpy(), tol, lang, inputs)
+        return compare_arrays(name, got.array, reference.resolve_conj().numpy(), tol, inputs)
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, SequenceValue):
-            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected=_expected_name(expected)))
+            return Mismatch(msg("mismatch_type", name=name, got=type_name(got), expected=_expected_name(expected)))
         if len(got.items) != len(expected):
-            return Mismatch(tr(lang, "mismatch_length", name=name, got=len(got.items), expected=len(expected)), kind="length")
+            return Mismatch(msg("mismatch_length", name=name, got=len(got.items), expected=len(expected)), kind="length")
         for i, (e, g) in enumerate(zip(expected, got.items)):
-            item = names[i] if names and i < len(names) else f"{name}[{i}]"
-            mismatch = compare_value(item, e, g, tol, lang, inputs)
+            item: Text = names[i] if names and i < len(names) else msg("item_of", name=name, i=i)
+            mismatch = compare_value(item, e, g, tol, inputs)
             if mismatch:
                 return mismatch
         return None
     if isinstance(expected, bool):
         if not isinstance(got, BoolValue):
-            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="a bool"))
-        return None if got.v == expected else Mismatch(tr(lang, "mismatch_scalar", name=name, got=got.v, expected=expected), kind="values")
+            return Mismatch(msg("mismatch_type", name=name, got=type_name(got), expected=msg("type_bool")))
+        return None if got.v == expected else Mismatch(msg("mismatch_scalar", name=name, got=got.v, expected=expected), kind="values")
     if isinstance(expected, int):
         if not isinstance(got, IntValue):
             hint = "int_expected_hint" if isinstance(got, (TensorValue, FloatValue)) else None
-            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="an int"), hint)
-        return None if got.v == expected else Mismatch(tr(lang, "mismatch_scalar", name=name, got=got.v, expected=expected), kind="values")
+            return Mismatch(msg("mismatch_type", name=name, got=type_name(got), expected=msg("type_int")), hint)
+        return None if got.v == expected else Mismatch(msg("mismatch_scalar", name=name, got=got.v, expected=expected), kind="values")
     if isinstance(expected, float):
         if not isinstance(got, (FloatValue, IntValue)):
-            return Mismatch(tr(lang, "mismatch_type", name=name, got=type_name(got), expected="a float"))
+            return Mismatch(msg("mismatch_type", name=name, got=type_name(got), expected=msg("type_float")))
         value = got.value if isinstance(got, FloatValue) else float(got.v)
-        return compare_arrays(name, np.array(value), np.array(expected), tol, lang)
+        return compare_arrays(name, np.array(value), np.array(expected), tol)
     if expected is None:
         return None if isinstance(got, NoneValue) else Mismatch(
-            tr(lang, "mismatch_type", name=name, got=type_name(got), expected="None"))
+            msg("mismatch_type", name=name, got=type_name(got), expected=msg("type_none")))
     raise TypeError(f"reference values of type {type(expected).__name__} cannot be compared")
 
 
@@ -158,7 +168,7 @@ def as_float(value: Any) -> float | None:
     return None
 
 
-def short(value: Any) -> str:
+def short(value: Any) -> Text:
     """A compact rendering of an observed value for tables in messages."""
     if isinstance(value, (IntValue, BoolValue)):
         return repr(value.v)

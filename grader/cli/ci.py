@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from grader.cli.common import fail
+
+if TYPE_CHECKING:
+    from grader.i18n import Lang
 
 # Chosen once per run and never printed inside the fence, so a submission cannot end it early.
 STOP_COMMANDS_TOKEN = secrets.token_hex(16)
@@ -50,8 +53,9 @@ def write_text(path: Path, content: str, append: bool = False) -> None:
 
 
 def write_reports(scorecards: list[Any], output_format: str, fail_under: float | None, junit_xml: Path | None,
-                  gradescope_path: Path | None, markdown_path: Path | None, csv_path: Path | None) -> None:
-    """Write the report files asked for, and in CI the step summary, the Classroom result and annotations.
+                  gradescope_path: Path | None, markdown_path: Path | None, csv_path: Path | None,
+                  lang: Lang | None = None) -> None:
+    """Write the report files asked for, and in CI the step summary, the Classroom result and annotations, in `lang`.
 
     Annotations go to stdout in text mode; with `--format json` they go to stderr, which the GitHub
     runner reads for workflow commands too, so that stdout stays one JSON document.
@@ -59,16 +63,17 @@ def write_reports(scorecards: list[Any], output_format: str, fail_under: float |
     from grader.reporters import csv_report, github, gradescope, junit, markdown
 
     if junit_xml:
-        write_text(junit_xml, junit.render(scorecards))
+        write_text(junit_xml, junit.render(scorecards, lang))
     if gradescope_path:
-        write_text(gradescope_path, gradescope.render(scorecards[0]))
+        write_text(gradescope_path, gradescope.render(scorecards[0], lang))
     if markdown_path:
-        write_text(markdown_path, markdown.render(scorecards))
+        write_text(markdown_path, markdown.render(scorecards, lang))
     if csv_path:
         write_text(csv_path, csv_report.render(scorecards))
     if os.environ.get("GITHUB_STEP_SUMMARY"):
-        write_text(Path(os.environ["GITHUB_STEP_SUMMARY"]), markdown.render(scorecards) + "\n", append=True)
+        write_text(Path(os.environ["GITHUB_STEP_SUMMARY"]), markdown.render(scorecards, lang) + "\n", append=True)
     if os.environ.get("GITHUB_OUTPUT"):
-        write_text(Path(os.environ["GITHUB_OUTPUT"]), f"result={github.classroom_result(scorecards, fail_under)}\n", append=True)
+        result = github.classroom_result(scorecards, fail_under, lang)
+        write_text(Path(os.environ["GITHUB_OUTPUT"]), f"result={result}\n", append=True)
     if in_github_actions():
-        click.echo("".join(github.annotations(card) for card in scorecards), nl=False, err=output_format == "json")
+        click.echo("".join(github.annotations(card, lang) for card in scorecards), nl=False, err=output_format == "json")

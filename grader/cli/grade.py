@@ -89,12 +89,13 @@ def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbo
     scorecards = []
     try:
         for graded in grade_many(submissions, exercises, sandbox, options, jobs, on_done=progress.update if progress else None):
-            scorecard = save_attachments(graded, artifacts_dir) if artifacts_dir else graded.scorecard
+            scorecard = save_attachments(graded, artifacts_dir, options.lang) if artifacts_dir else graded.scorecard
             scorecards.append(scorecard)
             if output_format == "text":
                 if progress:
                     progress.clear()
-                click.echo(ci.fenced_for_ci(text.render(scorecard, color=use_color(sys.stdout), verbose=not quiet)))
+                click.echo(ci.fenced_for_ci(text.render(scorecard, color=use_color(sys.stdout), verbose=not quiet,
+                                                        lang=options.lang)))
     except ReferenceFailure as exc:
         fail(f"grade: the exercise's reference code failed (fix the exercise, not the submission): {exc}")
     if progress:
@@ -183,10 +184,12 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
 
     if output_format == "json":
         single = len(paths) == 1 and len(scorecards) == 1 and Path(paths[0]).is_file()
-        click.echo(json_report.render(scorecards[0]) if single else json_report.render_batch(scorecards), nl=False)
+        click.echo(json_report.render(scorecards[0], options.lang) if single
+                   else json_report.render_batch(scorecards, options.lang), nl=False)
     elif len(scorecards) > 1:
         click.echo(text.render_summary(scorecards, color=use_color(sys.stdout)), nl=False)
-    ci.write_reports(scorecards, output_format, fail_under, junit_xml, gradescope_path, markdown_path, csv_path)
+    ci.write_reports(scorecards, output_format, fail_under, junit_xml, gradescope_path, markdown_path, csv_path,
+                     options.lang)
     if fail_under is not None:
         sys.exit(EXIT_OK if all(s.score >= fail_under for s in scorecards) else EXIT_FAILED)
     sys.exit(EXIT_OK if all(s.passed for s in scorecards) else EXIT_FAILED)

@@ -14,7 +14,9 @@ import base64
 import json
 import shlex
 
+from grader.i18n import Lang
 from grader.messages import tr
+from grader.reporters.common import language, words
 from grader.reporters.plain import plain as _plain
 from grader.scorecard import CheckResult, ExerciseResult, Scorecard
 
@@ -46,42 +48,43 @@ def _location(scorecard: Scorecard, line: int | None, cell: int | None) -> dict[
     return {"file": scorecard.submission, "line": line if cell is None else None}
 
 
-def _message(scorecard: Scorecard, check: CheckResult, *extra: str) -> str:
-    lines = [*extra, check.message]
+def _message(check: CheckResult, lang: Lang) -> str:
+    lines = [words(check.message, lang)]
     if check.cell is not None and check.line is not None:
-        lines.insert(0, f"({tr(scorecard.lang, 'ci_where_cell', cell=check.cell, line=check.line)})")
+        lines.insert(0, f"({tr(lang, 'ci_where_cell', cell=check.cell, line=check.line)})")
     if check.hint:
-        lines.append(tr(scorecard.lang, "ci_hint", text=check.hint))
+        lines.append(tr(lang, "ci_hint", text=words(check.hint, lang)))
     return "\n".join(lines)
 
 
-def _check_annotations(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult) -> list[str]:
-    lang = scorecard.lang
+def _check_annotations(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult, lang: Lang) -> list[str]:
     where = _location(scorecard, check.line, check.cell)
-    name = check.title or check.id
+    name = words(check.title, lang) or check.id
     found = []
     if check.status != "passed" and check.graded:
         title = tr(lang, "ci_check_title", exercise=exercise.id, check=name,
                    score=_points(check.score), max_score=_points(check.max_score))
-        found.append(command("error", _message(scorecard, check), **where, title=title))
+        found.append(command("error", _message(check, lang), **where, title=title))
     elif check.status != "passed":
-        found.append(command("warning", _message(scorecard, check), **where,
+        found.append(command("warning", _message(check, lang), **where,
                              title=tr(lang, "ci_not_graded", exercise=exercise.id, check=name)))
     for tip in check.tips:
-        found.append(command("notice", tip, **where, title=tr(lang, "ci_check_tip", exercise=exercise.id, check=name)))
+        found.append(command("notice", words(tip, lang), **where,
+                             title=tr(lang, "ci_check_tip", exercise=exercise.id, check=name)))
     return found
 
 
-def annotations(scorecard: Scorecard) -> str:
+def annotations(scorecard: Scorecard, lang: Lang | None = None) -> str:
     """Workflow commands that annotate the student's file, one line each ("" when there is nothing to say)."""
-    lang = scorecard.lang
+    lang = language(scorecard, lang)
     if scorecard.error:
         # Every check then says "not run": one annotation at the cause says it all.
-        message = scorecard.error + (f"\n{tr(lang, 'ci_hint', text=scorecard.error_hint)}" if scorecard.error_hint else "")
+        hint = f"\n{tr(lang, 'ci_hint', text=words(scorecard.error_hint, lang))}" if scorecard.error_hint else ""
+        message = words(scorecard.error, lang) + hint
         line = command("error", message, **_location(scorecard, scorecard.error_line, scorecard.error_cell),
                        title=tr(lang, "ci_not_run"))
         return line + "\n"
-    lines = [a for e in scorecard.exercises for c in e.checks for a in _check_annotations(scorecard, e, c)]
+    lines = [a for e in scorecard.exercises for c in e.checks for a in _check_annotations(scorecard, e, c, lang)]
     return "".join(line + "\n" for line in lines)
 
 
@@ -94,10 +97,12 @@ def fence(text: str, token: str) -> str:
     return f"::stop-commands::{token}\n{text.rstrip(chr(10))}\n::{token}::\n"
 
 
-def _test(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult, batch: bool) -> dict[str, object]:
-    name = f"{exercise.id} / {check.title or check.id}"
+def _test(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult, batch: bool,
+          lang: Lang) -> dict[str, object]:
+    name = f"{exercise.id} / {words(check.title, lang) or check.id}"
     seed = f" --seed {scorecard.run.seed}" if scorecard.run else ""
-    message = check.message + (f"\n{tr(scorecard.lang, 'ci_hint', text=check.hint)}" if check.hint else "")
+    hint = f"\n{tr(lang, 'ci_hint', text=words(check.hint, lang))}" if check.hint else ""
+    message = words(check.message, lang) + hint
     return {
         "name": _plain(f"{scorecard.submission}: {name}" if batch else name),
         "status": _STATUS[check.status],
@@ -110,7 +115,8 @@ def _test(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult, ba
     }
 
 
-def classroom_payload(scorecards: list[Scorecard], fail_under: float | None = None) -> dict[str, object]:
+def classroom_payload(scorecards: list[Scorecard], fail_under: float | None = None,
+                      lang: Lang | None = None) -> dict[str, object]:
     """The Classroom result object: `status` follows the grade command's exit status (`error`: a submission did not run)."""
     if any(card.error for card in scorecards):
         status = "error"
@@ -123,11 +129,12 @@ def classroom_payload(scorecards: list[Scorecard], fail_under: float | None = No
         "version": 1,
         "status": status,
         "max_score": sum(card.max_score for card in scorecards),
-        "tests": [_test(card, e, c, batch) for card in scorecards for e in card.exercises for c in e.checks if c.graded],
+        "tests": [_test(card, e, c, batch, language(card, lang))
+                  for card in scorecards for e in card.exercises for c in e.checks if c.graded],
     }
 
 
-def classroom_result(scorecards: list[Scorecard], fail_under: float | None = None) -> str:
+def classroom_result(scorecards: list[Scorecard], fail_under: float | None = None, lang: Lang | None = None) -> str:
     """The base64 JSON that a grading step sets as its `result` output, for `autograding-grading-reporter`."""
-    payload = json.dumps(classroom_payload(scorecards, fail_under), ensure_ascii=False, separators=(",", ":"))
+    payload = json.dumps(classroom_payload(scorecards, fail_under, lang), ensure_ascii=False, separators=(",", ":"))
     return base64.b64encode(payload.encode("utf-8")).decode("ascii")

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from grader.i18n import Lang
 from grader.messages import tr
+from grader.reporters.common import language, program_output, words
 from grader.scorecard import CheckResult, ExerciseResult, Scorecard
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -40,23 +42,23 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def _where(scorecard: Scorecard, check: CheckResult) -> str:
+def _where(scorecard: Scorecard, check: CheckResult, lang: Lang) -> str:
     if check.line is None:
         return scorecard.submission
     if check.cell is not None:
-        return f"{scorecard.submission}, {tr(scorecard.lang, 'ci_where_cell', cell=check.cell, line=check.line)}"
+        return f"{scorecard.submission}, {tr(lang, 'ci_where_cell', cell=check.cell, line=check.line)}"
     return f"{scorecard.submission}:{check.line}"
 
 
-def _body(scorecard: Scorecard, check: CheckResult) -> str:
-    lines = [_where(scorecard, check), check.message]
+def _body(scorecard: Scorecard, check: CheckResult, lang: Lang) -> str:
+    lines = [_where(scorecard, check, lang), words(check.message, lang)]
     if check.hint:
-        lines.append(tr(scorecard.lang, "ci_hint", text=check.hint))
-    lines.extend(tr(scorecard.lang, "ci_tip", text=tip) for tip in check.tips)
+        lines.append(tr(lang, "ci_hint", text=words(check.hint, lang)))
+    lines.extend(tr(lang, "ci_tip", text=words(tip, lang)) for tip in check.tips)
     if check.status == "error" and scorecard.error:
-        lines.append(scorecard.error)
+        lines.append(words(scorecard.error, lang))
         if scorecard.error_hint:
-            lines.append(tr(scorecard.lang, "ci_hint", text=scorecard.error_hint))
+            lines.append(tr(lang, "ci_hint", text=words(scorecard.error_hint, lang)))
     return xml_text("\n".join(lines))
 
 
@@ -64,13 +66,13 @@ def _fails(check: CheckResult) -> bool:
     return check.graded and check.status != "passed"
 
 
-def _testcase(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult) -> ET.Element:
+def _testcase(scorecard: Scorecard, exercise: ExerciseResult, check: CheckResult, lang: Lang) -> ET.Element:
     case = ET.Element("testcase", {"classname": exercise.id, "name": check.id, "time": _seconds(check.duration)})
     if _fails(check):
-        failure = ET.SubElement(case, "failure", {"type": check.status, "message": xml_text(check.message)})
-        failure.text = _body(scorecard, check)
+        failure = ET.SubElement(case, "failure", {"type": check.status, "message": xml_text(words(check.message, lang))})
+        failure.text = _body(scorecard, check, lang)
     elif check.tips or not check.graded:
-        ET.SubElement(case, "system-out").text = _body(scorecard, check)
+        ET.SubElement(case, "system-out").text = _body(scorecard, check, lang)
     return case
 
 
@@ -78,7 +80,7 @@ def _suite_name(scorecard: Scorecard, exercise: ExerciseResult, batch: bool) -> 
     return xml_text(f"{scorecard.submission} :: {exercise.id}" if batch else exercise.id)
 
 
-def _testsuite(scorecard: Scorecard, exercise: ExerciseResult, batch: bool) -> ET.Element:
+def _testsuite(scorecard: Scorecard, exercise: ExerciseResult, batch: bool, lang: Lang) -> ET.Element:
     failures = sum(_fails(c) for c in exercise.checks)
     suite = ET.Element("testsuite", {
         "name": _suite_name(scorecard, exercise, batch), "tests": str(len(exercise.checks)),
@@ -86,23 +88,24 @@ def _testsuite(scorecard: Scorecard, exercise: ExerciseResult, batch: bool) -> E
         "time": _seconds(sum(c.duration for c in exercise.checks)), "file": xml_text(scorecard.submission),
     })
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("title", exercise.title), ("score", _points(exercise.score)),
+    for name, value in (("title", words(exercise.title, lang)), ("score", _points(exercise.score)),
                         ("max_score", _points(exercise.max_score))):
         ET.SubElement(properties, "property", {"name": name, "value": xml_text(value)})
-    suite.extend(_testcase(scorecard, exercise, check) for check in exercise.checks)
+    suite.extend(_testcase(scorecard, exercise, check, lang) for check in exercise.checks)
     run = scorecard.run
-    if run is not None and run.output:
-        ET.SubElement(suite, "system-out").text = xml_text(run.output)
+    printed = program_output(run, lang) if run is not None else ""
+    if printed:
+        ET.SubElement(suite, "system-out").text = xml_text(printed)
     if scorecard.error:
-        error = scorecard.error + (f"\n{tr(scorecard.lang, 'ci_hint', text=scorecard.error_hint)}" if scorecard.error_hint else "")
-        ET.SubElement(suite, "system-err").text = xml_text(error)
+        hint = f"\n{tr(lang, 'ci_hint', text=words(scorecard.error_hint, lang))}" if scorecard.error_hint else ""
+        ET.SubElement(suite, "system-err").text = xml_text(words(scorecard.error, lang) + hint)
     return suite
 
 
-def render(scorecards: list[Scorecard]) -> str:
-    """The JUnit XML document of one or several graded submissions."""
+def render(scorecards: list[Scorecard], lang: Lang | None = None) -> str:
+    """The JUnit XML document of one or several graded submissions, in `lang` (default: each scorecard's)."""
     batch = len(scorecards) > 1
-    suites = [_testsuite(card, exercise, batch) for card in scorecards for exercise in card.exercises]
+    suites = [_testsuite(card, exercise, batch, language(card, lang)) for card in scorecards for exercise in card.exercises]
     root = ET.Element("testsuites", {
         "name": "autograd-grader",
         "tests": str(sum(int(s.get("tests", "0")) for s in suites)),

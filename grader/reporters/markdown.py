@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
+from grader.i18n import Lang
 from grader.messages import tr
+from grader.reporters.common import language, program_output, words
 from grader.reporters.plain import plain as _plain
 from grader.scorecard import CheckResult, ExerciseResult, Scorecard
 
@@ -44,19 +46,18 @@ def _exercise_mark(exercise: ExerciseResult) -> str:
     return _MARKS["error"] if any(c.status == "error" for c in graded) else _MARKS["failed"]
 
 
-def _table(scorecard: Scorecard) -> list[str]:
-    lang = scorecard.lang
+def _table(scorecard: Scorecard, lang: Lang) -> list[str]:
     lines = [f"| | {tr(lang, 'ci_exercise')} | {tr(lang, 'ci_points')} | {tr(lang, 'ci_checks_passed')} |",
              "| :-: | --- | --: | --: |"]
     for exercise in scorecard.exercises:
         graded = [c for c in exercise.checks if c.graded]
         passed = sum(c.status == "passed" for c in graded)
-        lines.append(f"| {_exercise_mark(exercise)} | **{escape(exercise.id)}** {escape(exercise.title)} "
+        lines.append(f"| {_exercise_mark(exercise)} | **{escape(exercise.id)}** {escape(words(exercise.title, lang))} "
                      f"| {_points(exercise.score)}/{_points(exercise.max_score)} | {passed}/{len(graded)} |")
     return lines
 
 
-def _where(lang: str, check: CheckResult) -> str:
+def _where(lang: Lang, check: CheckResult) -> str:
     if check.line is None:
         return ""
     if check.cell is not None:
@@ -70,30 +71,29 @@ def _text_block(text: str, indent: str) -> list[str]:
     return [indent + escape(text)]
 
 
-def _check(lang: str, exercise: ExerciseResult, check: CheckResult) -> list[str]:
+def _check(lang: Lang, exercise: ExerciseResult, check: CheckResult) -> list[str]:
     points = tr(lang, "ci_total", score=_points(check.score), max_score=_points(check.max_score)) if check.graded else ""
     where = (points + _where(lang, check)).lstrip(", ")
-    title = escape(f"{exercise.id} / {check.title or check.id}")
+    title = escape(f"{exercise.id} / {words(check.title, lang) or check.id}")
     mark = _MARKS[check.status] if check.graded else "·"
     lines = [f"- {mark} **{title}**" + (f" ({escape(where)})" if where else ""), ""]
-    lines += _text_block(check.message, "  ")
+    lines += _text_block(words(check.message, lang), "  ")
     if check.hint:
-        lines += ["", "  **" + escape(tr(lang, "ci_hint", text="")).rstrip() + "** " + escape(check.hint)]
+        lines += ["", "  **" + escape(tr(lang, "ci_hint", text="")).rstrip() + "** " + escape(words(check.hint, lang))]
     for tip in check.tips:
-        lines += ["", "  " + escape(tr(lang, "ci_tip", text=tip))]
+        lines += ["", "  " + escape(tr(lang, "ci_tip", text=words(tip, lang)))]
     lines.append("")
     return lines
 
 
-def _section(scorecard: Scorecard, level: str) -> list[str]:
-    lang = scorecard.lang
+def _section(scorecard: Scorecard, level: str, lang: Lang) -> list[str]:
     total = tr(lang, "ci_total", score=_points(scorecard.score), max_score=_points(scorecard.max_score))
     lines = [f"{level} {escape(tr(lang, 'ci_report_title', submission=scorecard.submission))} — {total}", ""]
     if scorecard.error:
-        lines += [f"**{escape(tr(lang, 'ci_not_run'))}**", ""] + _text_block(scorecard.error, "") + [""]
+        lines += [f"**{escape(tr(lang, 'ci_not_run'))}**", ""] + _text_block(words(scorecard.error, lang), "") + [""]
         if scorecard.error_hint:
-            lines += [escape(tr(lang, "ci_hint", text=scorecard.error_hint)), ""]
-    lines += _table(scorecard) + [""]
+            lines += [escape(tr(lang, "ci_hint", text=words(scorecard.error_hint, lang))), ""]
+    lines += _table(scorecard, lang) + [""]
     failing = [(e, c) for e in scorecard.exercises for c in e.checks if c.graded and c.status != "passed"]
     # Tips, and what checks worth no points have to say (an explanation that is missing).
     advised = [(e, c) for e in scorecard.exercises for c in e.checks
@@ -109,23 +109,24 @@ def _section(scorecard: Scorecard, level: str) -> list[str]:
         for exercise, check in advised:
             lines += _check(lang, exercise, check)
     run = scorecard.run
-    if run is not None and run.output.strip():
+    printed = program_output(run, lang) if run is not None else ""
+    if run is not None and printed.strip():
         lines += [f"<details><summary>{escape(tr(lang, 'ci_printed', bytes=run.output_bytes))}</summary>", "",
-                  fenced(run.output), "", "</details>", ""]
+                  fenced(printed), "", "</details>", ""]
     return lines
 
 
-def render(scorecards: list[Scorecard]) -> str:
-    """The Markdown report of one or several graded submissions."""
+def render(scorecards: list[Scorecard], lang: Lang | None = None) -> str:
+    """The Markdown report of one or several graded submissions, in `lang` (default: each scorecard's)."""
     if len(scorecards) == 1:
-        return "\n".join(_section(scorecards[0], "##")).rstrip() + "\n"
-    lang = scorecards[0].lang if scorecards else "en"
-    lines = [f"## {escape(tr(lang, 'ci_batch_title', count=len(scorecards)))}", "",
-             f"| | {tr(lang, 'ci_submission')} | {tr(lang, 'ci_points')} |", "| :-: | --- | --: |"]
+        return "\n".join(_section(scorecards[0], "##", language(scorecards[0], lang))).rstrip() + "\n"
+    head: Lang = lang or (scorecards[0].lang if scorecards else "en")
+    lines = [f"## {escape(tr(head, 'ci_batch_title', count=len(scorecards)))}", "",
+             f"| | {tr(head, 'ci_submission')} | {tr(head, 'ci_points')} |", "| :-: | --- | --: |"]
     for card in scorecards:
         mark = _MARKS["passed" if card.passed else "failed"]
         lines.append(f"| {mark} | {escape(card.submission)} | {_points(card.score)}/{_points(card.max_score)} |")
     lines.append("")
     for card in scorecards:
-        lines += _section(card, "###")
+        lines += _section(card, "###", language(card, lang))
     return "\n".join(lines).rstrip() + "\n"
