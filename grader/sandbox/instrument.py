@@ -163,10 +163,11 @@ class Instrumentation:
         def clamp_size(figure: Any) -> None:
             width, height = (float(v) for v in figure.get_size_inches())
             if width > MAX_FIGURE_INCHES or height > MAX_FIGURE_INCHES:
-                figure._grader_requested_size = [width, height]
+                # What was asked, kept within what a report can hold (figsize=(1e308, 4) happens).
+                figure._grader_requested_size = [_reportable(width), _reportable(height)]
                 original_set_size(figure, min(width, MAX_FIGURE_INCHES), min(height, MAX_FIGURE_INCHES))
             if figure.dpi > MAX_DPI:
-                figure._grader_requested_dpi = float(figure.dpi)
+                figure._grader_requested_dpi = _reportable(float(figure.dpi))
                 figure.set_dpi(MAX_DPI)
 
         @functools.wraps(original_init)
@@ -277,6 +278,11 @@ class Instrumentation:
         return global_trace
 
 
+def _reportable(size: float) -> float:
+    """A size the student asked for, as a finite number within what observations may carry."""
+    return min(float(size), 1e6) if size == size else 1e6
+
+
 def figures_drawn(recorder: Recorder) -> list[Any]:
     """The figures created during the call: pyplot's and those made with the object API."""
     import matplotlib.pyplot as plt
@@ -343,10 +349,10 @@ def describe_figure(figure: Any, render_png: bool = True) -> dict[str, Any]:
         })
     width, height = (float(v) for v in figure.get_size_inches())
     description: dict[str, Any] = {
-        "size_inches": [width, height],
+        "size_inches": [_reportable(width), _reportable(height)],
         "requested_size_inches": getattr(figure, "_grader_requested_size", None),
         "requested_dpi": getattr(figure, "_grader_requested_dpi", None),
-        "legends": [[t.get_text()[:200] for t in legend.get_texts()] for legend in figure.legends[:4]],
+        "legends": [[t.get_text()[:200] for t in legend.get_texts()[:64]] for legend in figure.legends[:4]],
         "suptitle": figure._suptitle.get_text()[:200] if getattr(figure, "_suptitle", None) else "",
         "axes": axes,
         "png": None,
