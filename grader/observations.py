@@ -159,11 +159,24 @@ class ExceptionReport(ObsModel):
 
 
 class AutogradEvent(ObsModel):
-    """One call of `torch.autograd.grad` or `torch.autograd.backward` (Tensor.backward, torch.func)."""
+    """One run of autograd: reverse mode at the engine (`grad`, `backward`), or forward mode (`jvp`, `unpack_dual`, `jacfwd`)."""
 
-    api: Literal["grad", "backward"]
-    create_graph: bool
-    retain_graph: bool
+    api: Literal["grad", "backward", "jvp", "unpack_dual", "jacfwd"]
+    mode: Literal["reverse", "forward"] = "reverse"
+    create_graph: bool = False
+    retain_graph: bool = False
+
+
+class ProvenanceItem(ObsModel):
+    """Whether one tensor a call returned is, bit for bit, a gradient autograd produced during the call."""
+
+    path: Annotated[list[Annotated[int, Field(ge=0, le=64)]], Field(max_length=1)]
+    """Where it was in the returned value: `[]` the value itself, `[1]` the second item of a tuple."""
+    autograd: bool
+    route: Annotated[str, Field(max_length=40)] | None = None
+    """How autograd made it: `grad`, `backward`, `forward`, `func.grad`, ..."""
+    after_create_graph: bool = False
+    """It came after a run with create_graph=True in the same call (a derivative of a derivative)."""
 
 
 class Series(ObsModel):
@@ -241,6 +254,8 @@ class CallReport(ObsModel):
     grad_error: Literal["not_tensor", "no_graph", "failed", "unused"] | None = None
     grad_message: Text | None = None
     events: CallEvents | None = None
+    provenance: Annotated[list[ProvenanceItem], Field(max_length=64)] | None = None
+    """For each tensor returned: whether autograd produced it in this call."""
 
 
 class FunctionReport(ObsModel):
