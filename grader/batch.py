@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -41,12 +40,11 @@ def grade_many(
     """Grade every submission, `jobs` at a time; yield results in the order given.
 
     Each submission gets its own child forked from the one warm worker, so a submission that
-    hangs or crashes costs its own time only. At most a few results per job wait to be yielded,
-    so memory stays flat however long the batch.
+    hangs or crashes costs its own time only. Every submission is queued at once, so the workers
+    never wait on one slow submission: results finish in any order and wait, in memory, only
+    until those before them are reported.
     """
     tally = Tally(len(submissions))
-    window = max(1, jobs) * 4
-    pending: deque[Future[Graded]] = deque()
 
     def grade(path: Path, display: str) -> Graded:
         graded = grade_submission(path, exercises, sandbox, options, display)
@@ -56,10 +54,6 @@ def grade_many(
         return graded
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade") as pool:
-        queue = iter(submissions)
-        for path, display in queue:
-            pending.append(pool.submit(grade, path, display))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        futures = [pool.submit(grade, path, display) for path, display in submissions]
+        for future in futures:
+            yield future.result()

@@ -7,6 +7,7 @@ it. A frame that fails validation counts as the submission interfering with the 
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Annotated, Literal, Union
 
@@ -16,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr, TypeA
 from grader.wire import ProtocolError, decode_array
 
 Text = Annotated[str, Field(max_length=20_000)]
+Count = Annotated[int, Field(ge=0, le=1 << 40)]
+"""A count or size from the child: never negative, never astronomically large."""
+Size = Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)]
+"""A figure size or resolution: the child clamps what the student asked for into this range."""
 
 
 class ObsModel(BaseModel):
@@ -62,7 +67,8 @@ class IntValue(ObsModel):
     """A Python int (or numpy integer, named in `numpy`)."""
 
     t: Literal["int"]
-    v: int
+    v: Annotated[int, Field(ge=-(2**63), lt=2**63)]
+    """Within 64 bits: the child describes larger ints instead of sending them."""
     numpy: str | None = None
 
 
@@ -153,11 +159,24 @@ class ExceptionReport(ObsModel):
 
 
 class AutogradEvent(ObsModel):
-    """One call of `torch.autograd.grad` or `torch.autograd.backward` (Tensor.backward, torch.func)."""
+    """One run of autograd: reverse mode at the engine (`grad`, `backward`), or forward mode (`jvp`, `unpack_dual`, `jacfwd`)."""
 
-    api: Literal["grad", "backward"]
-    create_graph: bool
-    retain_graph: bool
+    api: Literal["grad", "backward", "jvp", "unpack_dual", "jacfwd"]
+    mode: Literal["reverse", "forward"] = "reverse"
+    create_graph: bool = False
+    retain_graph: bool = False
+
+
+class ProvenanceItem(ObsModel):
+    """Whether one tensor a call returned is, bit for bit, a gradient autograd produced during the call."""
+
+    path: Annotated[list[Annotated[int, Field(ge=0, le=64)]], Field(max_length=1)]
+    """Where it was in the returned value: `[]` the value itself, `[1]` the second item of a tuple."""
+    autograd: bool
+    route: Annotated[str, Field(max_length=40)] | None = None
+    """How autograd made it: `grad`, `backward`, `forward`, `func.grad`, ..."""
+    after_create_graph: bool = False
+    """It came after a run with create_graph=True in the same call (a derivative of a derivative)."""
 
 
 class Series(ObsModel):
@@ -186,14 +205,29 @@ class AxesReport(ObsModel):
 class FigureReport(ObsModel):
     """A figure the student drew, with a PNG rendered at a capped size."""
 
-    size_inches: tuple[float, float]
-    requested_size_inches: tuple[float, float] | None
-    requested_dpi: float | None
-    legends: list[list[Text]]
+    size_inches: tuple[Size, Size]
+    requested_size_inches: tuple[Size, Size] | None
+    requested_dpi: Size | None
+    legends: Annotated[list[Annotated[list[Text], Field(max_length=64)]], Field(max_length=4)]
     suptitle: Text
     axes: Annotated[list[AxesReport], Field(max_length=16)]
     png: Annotated[str, Field(max_length=6 << 20)] | None
     png_error: Text | None = None
+    _png_bytes: bytes | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _decode_png(self) -> FigureReport:
+        if self.png is not None:
+            try:
+                self._png_bytes = base64.b64decode(self.png, validate=True)
+            except ValueError:
+                raise ValueError("png is not base64") from None
+        return self
+
+    @property
+    def png_bytes(self) -> bytes | None:
+        """The decoded PNG, checked to be base64 when the frame arrived."""
+        return self._png_bytes
 
 
 class CallEvents(ObsModel):
@@ -202,7 +236,7 @@ class CallEvents(ObsModel):
     ops: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=2000)]
     watched: dict[str, int]
     autograd: Annotated[list[AutogradEvent], Field(max_length=1000)]
-    autograd_count: int
+    autograd_count: Count
     arcs: Annotated[list[tuple[int, int, int]], Field(max_length=20000)] | None = None
     figures: Annotated[list[FigureReport], Field(max_length=8)] | None = None
 
@@ -220,6 +254,8 @@ class CallReport(ObsModel):
     grad_error: Literal["not_tensor", "no_graph", "failed", "unused"] | None = None
     grad_message: Text | None = None
     events: CallEvents | None = None
+    provenance: Annotated[list[ProvenanceItem], Field(max_length=64)] | None = None
+    """For each tensor returned: whether autograd produced it in this call."""
 
 
 class FunctionReport(ObsModel):
@@ -289,5 +325,5 @@ class CallOutcome:
     detail: str | None = None
     """For crashes: how the child ended (`killed by SIGSEGV`, `exit status 3`); for invalid: what was wrong."""
     reason: str | None = None
-    """For timeouts and calls not run, why, as a code: `call_timeout`, `total_time`, `exercise_time`,
-    `earlier_timeout`, `earlier_crash`, `too_much_data`, `not_reached`."""
+    """Why, as a code: for timeouts and calls not run `call_timeout`, `total_time`, `exercise_time`,
+    `earlier_timeout`, `earlier_crash`, `too_much_data`, `not_reached`; for crashes `out_of_memory`."""

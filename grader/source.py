@@ -8,7 +8,13 @@ the resulting script knows its cell and line there.
 from __future__ import annotations
 
 import ast
+import errno
+import io
+import os
 import re
+import stat
+import tokenize
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -68,19 +74,44 @@ class Submission:
         return f"cell {cell}, line {within}" if cell is not None else str(line)
 
 
-def _notebook_script(path: Path) -> tuple[str, tuple[tuple[int, int], ...]]:
+MAX_FILE_BYTES = 64 << 20
+"""The largest submission file read (a notebook keeps its outputs, images included)."""
+MAX_SOURCE_CHARS = 2_000_000
+"""The most source code graded: far beyond any answer, and well inside what the child accepts."""
+
+
+def _cell_source(cell: object) -> str | None:
+    """A code cell's source as text, or None when the cell is not code or its source is not text.
+
+    nbformat only logs a malformed cell (a null or numeric source, no cell_type), so it is checked here.
+    """
+    if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        return None
+    source = cell.get("source")
+    if isinstance(source, list) and all(isinstance(part, str) for part in source):
+        return "".join(source)
+    return source if isinstance(source, str) else None
+
+
+def _notebook_script(data: bytes) -> tuple[str, tuple[tuple[int, int], ...]]:
     import nbformat
 
     try:
-        notebook = nbformat.read(str(path), as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat warns about its own format's details on stderr
+            notebook = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for a broken file
-        raise UnreadableNotebook(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise UnreadableNotebook(str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__) from None
+    cells = notebook.get("cells")
+    if not isinstance(cells, list):
+        raise UnreadableNotebook("it has no list of cells")
     lines: list[str] = []
     where: list[tuple[int, int]] = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code":
+    for number, cell in enumerate(cells, start=1):
+        source = _cell_source(cell)
+        if source is None:
             continue
-        cell_lines = cell.source.splitlines() or [""]
+        cell_lines = source.splitlines() or [""]
         first = cell_lines[0].strip()
         if first.startswith("%%") and first[2:].split()[0:1] and first[2:].split()[0] not in PYTHON_CELL_MAGICS:
             cell_lines = ["pass  # cell magic skipped by the grader"] + ["" for _ in cell_lines[1:]]
@@ -96,22 +127,60 @@ def _notebook_script(path: Path) -> tuple[str, tuple[tuple[int, int], ...]]:
     return "\n".join(lines) + "\n", tuple(where)
 
 
+def read_file(path: Path) -> bytes:
+    """The bytes of a submission: a regular file, opened without following a symbolic link.
+
+    A link could make the grader read, with its own rights, a file the student may not (and then
+    quote it in a message). OSError when it is not a regular file, is a link, or is too large.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if path.is_symlink():
+        raise OSError(errno.ELOOP, "it is a symbolic link")
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise OSError(errno.EFBIG, f"it is larger than {MAX_FILE_BYTES >> 20} MiB")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def decode_python(data: bytes) -> str:
+    """Python source as Python reads it: UTF-8 (with or without BOM), or the encoding its PEP 263 cookie names."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode("utf-8-sig" if encoding in ("utf-8", "utf-8-sig") else encoding)
+
+
 def load_submission(path: Path, display: str | None = None) -> Submission:
-    """Read a `.py` file or an `.ipynb` notebook; SubmissionError when it cannot be read at all."""
+    """Read a `.py` file or an `.ipynb` notebook; SubmissionError when it does not exist at all."""
     display = display or str(path)
-    if not path.is_file():
+    kind = "notebook" if path.suffix == ".ipynb" else "python"
+    if not path.exists() and not path.is_symlink():
         raise SubmissionError(f"{display}: no such file")
-    if path.suffix == ".ipynb":
-        try:
-            source, cells = _notebook_script(path)
-        except UnreadableNotebook as exc:
-            return Submission(path, display, "", "notebook", (), decode_error=f"not a Jupyter notebook: {exc}")
-        return Submission(path, display, source, "notebook", cells)
     try:
-        data = path.read_bytes()
+        data = read_file(path)
     except OSError as exc:
-        return Submission(path, display, "", "python", decode_error=f"cannot be read: {exc.strerror}")
-    try:
-        return Submission(path, display, data.decode("utf-8-sig"), "python")
-    except UnicodeDecodeError as exc:
-        return Submission(path, display, "", "python", decode_error=f"not UTF-8 text (byte {exc.start}: {exc.reason})")
+        return Submission(path, display, "", kind, () if kind == "notebook" else None,
+                          decode_error=str(exc.strerror or exc))
+    if kind == "notebook":
+        try:
+            source, cells = _notebook_script(data)
+        except (UnreadableNotebook, UnicodeDecodeError) as exc:
+            return Submission(path, display, "", "notebook", (), decode_error=f"not a Jupyter notebook: {exc}")
+        submission = Submission(path, display, source, "notebook", cells)
+    else:
+        try:
+            submission = Submission(path, display, decode_python(data), "python")
+        except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+            where = f"byte {exc.start}: {exc.reason}" if isinstance(exc, UnicodeDecodeError) else str(exc)[:200]
+            return Submission(path, display, "", "python", decode_error=f"not Python text ({where})")
+    if len(submission.source) > MAX_SOURCE_CHARS:
+        return Submission(path, display, "", kind, submission.cells,
+                          decode_error=f"{len(submission.source):,} characters of code; the grader reads at most {MAX_SOURCE_CHARS:,}")
+    return submission

@@ -212,7 +212,7 @@ def _huge_observations(attack: Attack, directory: Path):
     def verify(outcome: Outcome) -> None:
         checks = _checks(outcome)
         assert "MiB of observations" in checks["vector-control-flow/f-values"].message
-        assert "MiB of observations" in checks["vector-control-flow/gradient"].message
+        assert "sent more data than the grader accepts" in checks["vector-control-flow/gradient"].message
         assert _rss_bytes() - before < 256 << 20, "observations beyond the cap reached the grader's memory"
 
     yield verify
@@ -300,8 +300,12 @@ def _read_secrets(attack: Attack, directory: Path):
         run = outcome.graded.scorecard.run
         assert "stole" not in run.output
         if run.isolation["pid_namespace"]:
-            assert "could signal 0 other processes" in run.output
             assert "processes seen: [1]" in run.output
+        if run.isolation["pid_namespace"] or run.isolation["file_allow_list"]:
+            # Its own PID namespace, or Landlock's signal scope: nothing outside the job answers.
+            assert "could signal 0 other processes" in run.output
+        if not run.isolation["pid_namespace"] and run.isolation["file_allow_list"]:
+            assert "/proc listing refused" in run.output  # only its own /proc/self is readable
 
     yield verify
 

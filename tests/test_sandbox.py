@@ -16,6 +16,7 @@ import pytest
 from conftest import needs_namespaces
 from grader.grading import GradeOptions, grade_submission
 from grader.reporters import text
+from grader.sandbox.isolation import Limits
 from grader.sandbox.supervisor import JobRequest, Sandbox
 from grader.wire import encode_array
 
@@ -246,6 +247,20 @@ def test_in_a_user_namespace_the_child_cannot_undo_its_mounts(sandbox_in_user_na
     assert {e.id: e.score for e in card.exercises}["double-backward"] == 10
 
 
+SCRATCH = """
+import os, tempfile
+
+def f(x):
+    path = os.path.join(tempfile.gettempdir(), "scratch.txt")
+    open(path, "w").write("ok")
+    try:
+        listing = sorted(os.listdir("/tmp"))
+    except OSError:
+        listing = None  # an allow-list that keeps the shared /tmp out of reach altogether
+    return [path, listing]
+"""
+
+
 def test_a_grader_living_under_tmp_still_gives_the_child_a_private_tmp(tmp_path):
     """A CI checkout in /tmp: the child must still get a writable private /tmp and see the grader."""
     import json
@@ -261,11 +276,7 @@ def test_a_grader_living_under_tmp_still_gives_the_child_a_private_tmp(tmp_path)
     script = (
         "import json\n"
         "from grader.sandbox.supervisor import Sandbox, JobRequest\n"
-        "source = ('import os, tempfile\\n'\n"
-        "          'def f(x):\\n'\n"
-        "          '    path = os.path.join(tempfile.gettempdir(), \"scratch.txt\")\\n'\n"
-        "          '    open(path, \"w\").write(\"ok\")\\n'\n"
-        "          '    return [path, sorted(os.listdir(\"/tmp\"))]\\n')\n"
+        f"source = {SCRATCH!r}\n"
         "call = {'index': 0, 'function': 'f', 'args': [{'kind': 'value', 'value': 1}], 'grad': False, 'capture': []}\n"
         "with Sandbox() as box:\n"
         "    record = box.run(JobRequest(source=source, filename='s.py', functions=('f',), seed=1), lambda module: [call], 5, 30)\n"
@@ -286,3 +297,76 @@ def test_a_grader_living_under_tmp_still_gives_the_child_a_private_tmp(tmp_path)
     assert written["v"].startswith("/tmp/")
     if found["level"] == "namespaces":
         assert sentinel.name not in [item["v"] for item in listing["items"]]  # a /tmp of its own
+    else:
+        assert listing["t"] == "none"  # Landlock: the shared /tmp cannot even be listed
+
+
+# -- resources per job, not per process -------------------------------------------------------------
+MEMORY_ACROSS_PROCESSES = """
+import os, time
+
+def f(x):
+    children = []
+    for _ in range(6):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(300 << 20)
+            for k in range(0, len(block), 4096):
+                block[k] = 1  # touch every page: untouched pages cost nothing
+            time.sleep(3)
+            os._exit(0)
+        children.append(pid)
+    shared = os.memfd_create("hoard")  # shared memory: no process's own address space
+    chunk = b"x" * (1 << 20)
+    for _ in range(600):
+        os.write(shared, chunk)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return 1
+"""
+
+
+@pytest.fixture(scope="module")
+def sandbox_512():
+    with Sandbox(Limits(memory_mb=512)) as box:
+        yield box
+
+
+def test_memory_is_limited_per_job_not_per_process(sandbox_512):
+    probe = run(sandbox_512, "def f(x):\n    return 1\n", ["f"])
+    if probe.isolation.job_cgroup:
+        record = run(sandbox_512, MEMORY_ACROSS_PROCESSES, ["f"], timeout=30.0, total=60.0)
+        # Six processes of 300 MB and 600 MB of shared memory: 2.4 GB asked, the job holds at most its limit.
+        assert record.memory_peak_kb is not None and record.memory_peak_kb <= (512 + 16) << 10, record.memory_peak_kb
+        assert record.out_of_memory, (record.calls[0].status, record.calls[0].detail, record.memory_peak_kb)
+        assert record.calls[0].status in ("crashed", "raised", "returned")
+    else:
+        record = probe  # without a cgroup the hoard would really take 2.4 GB of this machine: not run
+        assert "job_cgroup" in record.isolation.missing()  # the weaker limit is said, not hidden
+        assert any(note.startswith("cgroups:") for note in record.isolation.notes)
+
+
+def test_a_job_signalling_its_process_group_reaches_nothing_of_the_graders(sandbox):
+    source = "import os, signal\nos.kill(0, signal.SIGKILL)\n"
+    record = run(sandbox, source, ["f"])
+    # It kills itself where it is an ordinary process; as PID 1 of its own namespace the kernel
+    # does not let its own signal end it. Either way the grader's processes were not in its group.
+    assert (record.module is None and record.import_problem == "killed by SIGKILL") or record.isolation.pid_namespace
+    after = run(sandbox, "def f(x):\n    return 7\n", ["f"])  # the warm worker still serves
+    assert after.calls[0].report.value.v == 7
+
+
+def test_an_endless_loop_costs_one_timeout_and_no_other_exercise(sandbox, builtin, tmp_path):
+    from conftest import EXAMPLES
+
+    source = (EXAMPLES / "solution.py").read_text().replace("def grad_f(a):\n", "def grad_f(a):\n    while True:\n        pass\n", 1)
+    path = tmp_path / "loops.py"
+    path.write_text(source)
+    started = time.monotonic()
+    card = grade_submission(path, builtin, sandbox, GradeOptions(seed=5)).scorecard  # default timeouts: 5 s, 120 s
+    assert time.monotonic() - started < 30
+    scores = {e.id: e.score for e in card.exercises}
+    assert scores.pop("vector-control-flow") < 10
+    assert all(score == 10 for score in scores.values()), scores
+    gradient = {c.id: c for e in card.exercises for c in e.checks}["gradient"]
+    assert gradient.status == "error"

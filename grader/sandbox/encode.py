@@ -16,6 +16,8 @@ from grader.wire import MAX_ARRAY_ELEMENTS, WIRE_DTYPES, encode_array
 
 MAX_DEPTH = 4
 MAX_ITEMS = 64
+MAX_NODES = 4096
+"""Values in one returned value, all levels together: 64 lists of 64 lists of 64 stays a description."""
 MAX_TEXT = 4000
 
 
@@ -32,9 +34,14 @@ def _float(value: float) -> Any:
     return value if math.isfinite(value) else repr(value)  # 'nan', 'inf', '-inf': JSON has no NaN
 
 
-def encode_value(value: Any, depth: int = 0) -> dict[str, Any]:
+def encode_value(value: Any, depth: int = 0, budget: list[int] | None = None) -> dict[str, Any]:
     """Plain data for a returned value; unknown or oversized values are described, not sent."""
     import torch
+
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        return {"t": "too_large", "what": f"more than {MAX_NODES} values in all"}
 
     kind = type(value)
     if kind is torch.Tensor or kind is torch.nn.Parameter:
@@ -75,7 +82,9 @@ def encode_value(value: Any, depth: int = 0) -> dict[str, Any]:
             return {"t": "too_large", "what": "nesting deeper than 4 levels"}
         if len(value) > MAX_ITEMS:
             return {"t": "too_large", "what": f"{kind.__name__} of {len(value)} items"}
-        return {"t": kind.__name__, "items": [encode_value(v, depth + 1) for v in value]}
+        if len(value) > budget[0]:
+            return {"t": "too_large", "what": f"more than {MAX_NODES} values in all"}
+        return {"t": kind.__name__, "items": [encode_value(v, depth + 1, budget) for v in value]}
     return {"t": "object", "cls": _text(_class_name(value), 200)}
 
 

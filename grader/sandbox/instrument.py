@@ -8,9 +8,9 @@ These are observations for the grader to judge, never verdicts: the child is unt
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
-import inspect
 import io
 import sys
 import warnings
@@ -20,11 +20,17 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from grader.sandbox import autograd_watch
+from grader.sandbox.autograd_watch import GradientLog
 from grader.wire import encode_array
+
+ALIASES = {"numpy": ("numpy._core.umath", "numpy.core.umath")}
+"""Modules that hold the same functions as a watched module under other names."""
+COMPLEX_COSINE = frozenset({"exp", "exp_", "cosh", "cosh_", "polar", "sin", "sinh", "cos"})
+"""Operations that compute a cosine when handed complex numbers (cos(x) = exp(ix).real = cosh(ix))."""
 
 MAX_OPS = 2000
 MAX_ARCS = 20000
-MAX_AUTOGRAD_EVENTS = 1000
 MAX_FIGURES = 8
 MAX_AXES = 16
 MAX_SERIES = 32
@@ -41,8 +47,8 @@ class Recorder:
 
     ops: set[str] = field(default_factory=set)
     watched: dict[str, int] = field(default_factory=dict)
-    autograd: list[dict[str, Any]] = field(default_factory=list)
-    autograd_count: int = 0
+    log: GradientLog = field(default_factory=GradientLog)
+    """Autograd's runs during the call and the gradients they produced."""
     arcs: set[tuple[int, int, int]] | None = None
     figures: list[Any] | None = None
 
@@ -55,8 +61,8 @@ class Recorder:
         data: dict[str, Any] = {
             "ops": sorted(self.ops),
             "watched": dict(self.watched),
-            "autograd": self.autograd,
-            "autograd_count": self.autograd_count,
+            "autograd": self.log.runs,
+            "autograd_count": self.log.count,
         }
         if self.arcs is not None:
             data["arcs"] = sorted(self.arcs)
@@ -75,51 +81,27 @@ class Instrumentation:
     # -- installation -------------------------------------------------------------------------
     def install(self) -> None:
         """Patch autograd entry points, watched functions and matplotlib."""
-        import torch
-
-        for api in ("grad", "backward"):
-            setattr(torch.autograd, api, self._autograd_wrapper(api, getattr(torch.autograd, api)))
+        autograd_watch.install(lambda: self.active.log if self.active is not None else None)
         for name in sorted(self.watch):
             module_name, _, attr = name.rpartition(".")
             if module_name.startswith("torch"):
-                continue  # torch functions are seen by the function mode, however they are reached
+                continue  # torch functions are seen by the function mode and at the dispatcher
             try:
                 module = importlib.import_module(module_name)
-                setattr(module, attr, self._watched_wrapper(name, getattr(module, attr)))
+                original = getattr(module, attr)
             except (ImportError, AttributeError):
                 continue
+            wrapper = self._watched_wrapper(name, original)
+            setattr(module, attr, wrapper)
+            # The same function under its other names (numpy.cos is numpy._core.umath.cos).
+            for alias in ALIASES.get(module_name, ()):
+                try:
+                    holder = importlib.import_module(alias)
+                except ImportError:
+                    continue
+                if getattr(holder, attr, None) is original:
+                    setattr(holder, attr, wrapper)
         self._install_matplotlib()
-
-    def _autograd_wrapper(self, api: str, original: Callable[..., Any]) -> Callable[..., Any]:
-        signature = inspect.signature(original)
-
-        inside = False
-
-        @functools.wraps(original)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            nonlocal inside
-            recorder = self.active
-            if inside or recorder is None:
-                # Under a function mode, torch re-dispatches grad() to itself: count it once.
-                return original(*args, **kwargs)
-            inside = True
-            try:
-                recorder.autograd_count += 1
-                if len(recorder.autograd) < MAX_AUTOGRAD_EVENTS:
-                    try:
-                        arguments = signature.bind(*args, **kwargs).arguments
-                    except TypeError:
-                        arguments = {}
-                    recorder.autograd.append({
-                        "api": api,
-                        "create_graph": bool(arguments.get("create_graph")),
-                        "retain_graph": bool(arguments.get("retain_graph")),
-                    })
-                return original(*args, **kwargs)
-            finally:
-                inside = False
-
-        return wrapper
 
     def _watched_wrapper(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         path = self.path
@@ -127,9 +109,7 @@ class Instrumentation:
         @functools.wraps(original)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             recorder = self.active
-            # Counted only when the student's own code calls it: matplotlib calls math.cos to
-            # rotate labels, and that is not the student using cosine.
-            if recorder is not None and sys._getframe(1).f_code.co_filename == path:
+            if recorder is not None and _called_for_student(path):
                 recorder.count(name)
             return original(*args, **kwargs)
 
@@ -163,10 +143,11 @@ class Instrumentation:
         def clamp_size(figure: Any) -> None:
             width, height = (float(v) for v in figure.get_size_inches())
             if width > MAX_FIGURE_INCHES or height > MAX_FIGURE_INCHES:
-                figure._grader_requested_size = [width, height]
+                # What was asked, kept within what a report can hold (figsize=(1e308, 4) happens).
+                figure._grader_requested_size = [_reportable(width), _reportable(height)]
                 original_set_size(figure, min(width, MAX_FIGURE_INCHES), min(height, MAX_FIGURE_INCHES))
             if figure.dpi > MAX_DPI:
-                figure._grader_requested_dpi = float(figure.dpi)
+                figure._grader_requested_dpi = _reportable(float(figure.dpi))
                 figure.set_dpi(MAX_DPI)
 
         @functools.wraps(original_init)
@@ -207,6 +188,7 @@ class Instrumentation:
             figures=[] if "figures" in capture else None,
         )
         instrumentation = self
+        depth = [0]
 
         class OpRecorder(TorchFunctionMode):
             def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
@@ -216,7 +198,11 @@ class Instrumentation:
                         recorder.ops.add(name)
                     if name in instrumentation.watch:
                         recorder.count(name)
-                return func(*args, **(kwargs or {}))
+                depth[0] += 1
+                try:
+                    return func(*args, **(kwargs or {}))
+                finally:
+                    depth[0] -= 1
 
         if recorder.figures is not None:
             import matplotlib.pyplot as plt
@@ -224,8 +210,9 @@ class Instrumentation:
             plt.close("all")
         previous_trace = sys.gettrace()
         self.active = recorder
+        dispatch = self._dispatch_recorder(recorder, depth) if self._watched_bases() else contextlib.nullcontext()
         try:
-            with OpRecorder():
+            with OpRecorder(), dispatch:
                 if recorder.arcs is not None:
                     sys.settrace(self._tracer(recorder.arcs))
                 try:
@@ -234,6 +221,43 @@ class Instrumentation:
                     sys.settrace(previous_trace)
         finally:
             self.active = None
+
+    def _watched_bases(self) -> dict[str, str]:
+        """Operator name -> the watched torch name it stands for (`cos` -> `torch.cos`)."""
+        bases: dict[str, str] = {}
+        for name in sorted(self.watch):
+            if name.startswith("torch."):
+                bases.setdefault(name.rsplit(".", 1)[1], name)
+        return bases
+
+    def _dispatch_recorder(self, recorder: Recorder, depth: list[int]) -> Any:
+        """A dispatch-level watch: the operators that really ran, however they were reached.
+
+        It sees what the function mode cannot (`torch.ops.aten.cos`, calls under
+        `DisableTorchFunction`) and a cosine computed through complex numbers. Operators run by
+        autograd's own backward pass (the derivative of sin is computed with cos) are not the
+        student's and are left out.
+        """
+        import torch
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        bases = self._watched_bases()
+        cosine = next((name for base, name in bases.items() if base.rstrip("_") == "cos"), None)
+
+        class DispatchRecorder(TorchDispatchMode):
+            def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+                base = func.overloadpacket.__name__
+                if torch._C._current_autograd_node() is None:
+                    watched = bases.get(base)
+                    if watched is not None and depth[0] == 0:
+                        recorder.count(watched)  # not reached through the function mode, which counted it already
+                        recorder.ops.add(f"aten.{base}")
+                    elif cosine is not None and base in COMPLEX_COSINE and _has_complex(args, kwargs):
+                        recorder.count(cosine)
+                        recorder.ops.add(f"aten.{base} (complex)")
+                return func(*args, **(kwargs or {}))
+
+        return DispatchRecorder()
 
     def _name(self, func: Any) -> str | None:
         try:
@@ -275,6 +299,36 @@ class Instrumentation:
             return local_trace
 
         return global_trace
+
+
+def _reportable(size: float) -> float:
+    """A size the student asked for, as a finite number within what observations may carry."""
+    return min(float(size), 1e6) if size == size else 1e6
+
+
+def _has_complex(args: Any, kwargs: Any) -> bool:
+    """Whether a complex tensor (or number) is among an operator's arguments, or it makes one (polar)."""
+    import torch
+
+    values = list(args) + list((kwargs or {}).values())
+    return any((isinstance(v, torch.Tensor) and v.is_complex()) or isinstance(v, complex) for v in values)
+
+
+def _called_for_student(path: str) -> bool:
+    """Whether a watched function runs on the student's behalf: their code is on the stack, matplotlib is not in between.
+
+    matplotlib calls math.cos to rotate labels when the student plots, and that is not the student
+    using cosine; `numpy.vectorize(math.cos)` called by the student is.
+    """
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename == path:
+            return True
+        if "matplotlib" in filename:
+            return False
+        frame = frame.f_back
+    return False
 
 
 def figures_drawn(recorder: Recorder) -> list[Any]:
@@ -343,10 +397,10 @@ def describe_figure(figure: Any, render_png: bool = True) -> dict[str, Any]:
         })
     width, height = (float(v) for v in figure.get_size_inches())
     description: dict[str, Any] = {
-        "size_inches": [width, height],
+        "size_inches": [_reportable(width), _reportable(height)],
         "requested_size_inches": getattr(figure, "_grader_requested_size", None),
         "requested_dpi": getattr(figure, "_grader_requested_dpi", None),
-        "legends": [[t.get_text()[:200] for t in legend.get_texts()] for legend in figure.legends[:4]],
+        "legends": [[t.get_text()[:200] for t in legend.get_texts()[:64]] for legend in figure.legends[:4]],
         "suptitle": figure._suptitle.get_text()[:200] if getattr(figure, "_suptitle", None) else "",
         "axes": axes,
         "png": None,

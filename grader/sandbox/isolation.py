@@ -32,6 +32,10 @@ class Isolation:
     """Every file system the child sees is read-only, except its own private temporary directories."""
     session: bool = False
     """The child leads a session and process group of its own: it can signal nothing outside them."""
+    file_allow_list: bool = False
+    """Landlock: the child reaches only the interpreter, its libraries, the grader's code and its own directory."""
+    job_cgroup: bool = False
+    """A cgroup of the job's own: memory (shared memory included), processes and CPU share count the whole job."""
     platform: str = "linux"
     """The platform whose path was taken (`linux`, `macos`, `windows`)."""
     start: str = "fork"
@@ -51,7 +55,8 @@ class Isolation:
             return "partial"
         return "rlimits-only" if self.rlimits else "process"
 
-    PROTECTIONS = ("network_namespace", "pid_namespace", "mount_namespace", "read_only", "rlimits", "session")
+    PROTECTIONS = ("network_namespace", "pid_namespace", "mount_namespace", "read_only", "file_allow_list", "rlimits",
+                   "job_cgroup", "session")
     """The protections whose absence the scorecard reports (reporters word them)."""
 
     def missing(self) -> list[str]:
@@ -74,7 +79,7 @@ class Isolation:
     def from_dict(cls, data: dict[str, object]) -> Isolation:
         """The inverse of `to_dict` (unknown keys ignored)."""
         flags = ("network_namespace", "pid_namespace", "mount_namespace", "separate_user", "rlimits", "read_only",
-                 "session", "forced")
+                 "session", "file_allow_list", "job_cgroup", "forced")
         kwargs: dict[str, object] = {k: bool(data.get(k)) for k in flags}
         for name in ("platform", "start"):
             if isinstance(data.get(name), str):

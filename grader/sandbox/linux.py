@@ -625,7 +625,8 @@ def readable_paths(hidden: list[str] = ()) -> list[str]:  # type: ignore[assignm
 
     A source checkout on `sys.path` contributes only its `grader` package, and wherever the package
     is installed its built-in exercises (`grader/_exercises` in a wheel) stay out of reach, as do
-    the `hidden` paths (exercise directories, other submissions, report files).
+    the `hidden` paths (exercise directories, other submissions, report files). Of /proc only
+    what a process reads about itself (a job with a /proc of its own may be given all of it).
     """
     package = Path(__file__).resolve().parents[1]
     checkout = package.parent if (package.parent / "pyproject.toml").is_file() else None

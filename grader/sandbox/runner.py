@@ -24,7 +24,7 @@ import types
 from typing import Any
 
 from grader.arguments import build_argument
-from grader.sandbox import standins, student_warnings
+from grader.sandbox import autograd_watch, standins, student_warnings
 from grader.sandbox.encode import encode_value, exception_info, safe_str
 from grader.sandbox.instrument import Instrumentation, describe_figure, figures_drawn
 from grader.sandbox.output import marker
@@ -222,6 +222,7 @@ class Runner:
         _flush_streams()
         if report["outcome"] == "returned":
             report["value"] = encode_value(value)
+            report["provenance"] = autograd_watch.provenance(value, recorder.log)
             if leaf is not None:
                 report.update(self._gradient(value, leaf))
         report["events"] = recorder.events()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 
 def main() -> None:
@@ -37,8 +38,10 @@ def main() -> None:
         limits = Limits(**{k: int(v) for k, v in (item.split("=") for item in sys.argv[1:] if "=" in item)})
         state = apply_limits(state, limits, None, None)
         write_frame(observations, {"type": "setup", "isolation": state.to_dict()})
+        environment = child_environment(workdir)  # before clearing: it keeps what Windows needs
         os.environ.clear()
-        os.environ.update(child_environment(workdir))
+        os.environ.update(environment)
+        tempfile.tempdir = None  # chosen again from TMPDIR: the warm worker may have cached its own
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         child_main(commands, observations, workdir)

@@ -42,6 +42,9 @@ EXIT_GRACE = 2.0
 """Seconds a child that has made every call may take to exit before it is killed."""
 DRAIN_GRACE = 2.0
 """Seconds to keep reading output after a child ended (only an escaped process could hold it longer)."""
+MAX_FRAME_NODES = 200_000
+"""JSON objects and arrays one frame may hold, counted before it is parsed: a frame of nested lists
+costs the grader memory and time far beyond its size in bytes."""
 POLL = 0.25
 """Seconds between checks of a reader thread that its attempt is over."""
 
@@ -82,6 +85,10 @@ class RunRecord:
     """Bytes printed during each call, by call index."""
     max_rss_kb: int = 0
     """Peak resident memory of the largest child, as its supervisor measured it."""
+    memory_peak_kb: int | None = None
+    """Peak memory of the whole job (every process, shared memory included) where a cgroup measured it."""
+    out_of_memory: bool = False
+    """The kernel killed a process of the job for exceeding its memory limit."""
 
 
 PlanFor = Callable[[ModuleReport], list[dict[str, Any]]]
@@ -325,7 +332,8 @@ class _Attempt:
             return CallOutcome(index, "timeout", wall_time=elapsed, reason=self.budget.why_exhausted())
         if self.violation:
             return CallOutcome(index, "invalid", wall_time=elapsed, detail=self.violation)
-        return CallOutcome(index, "crashed", wall_time=elapsed, detail=_how_it_ended(self.ended))
+        reason = "out_of_memory" if self.ended and self.ended.get("out_of_memory") else None
+        return CallOutcome(index, "crashed", wall_time=elapsed, detail=_how_it_ended(self.ended), reason=reason)
 
     # -- the conversation -----------------------------------------------------------------
     def run(self) -> None:
@@ -376,6 +384,10 @@ class _Attempt:
                 self.ended_at = time.monotonic()
                 if isinstance(data.get("max_rss_kb"), int):
                     self.record.max_rss_kb = max(self.record.max_rss_kb, data["max_rss_kb"])
+                if isinstance(data.get("memory_peak_kb"), int):
+                    self.record.memory_peak_kb = max(self.record.memory_peak_kb or 0, data["memory_peak_kb"])
+                if data.get("out_of_memory"):
+                    self.record.out_of_memory = True
             elif kind == "out":
                 if not data:
                     open_pipes.discard("out")
@@ -455,6 +467,8 @@ class _Attempt:
                 # One submission's reports live in the grader's memory until it is judged.
                 raise ProtocolError(f"more than {self.sandbox.limits.observations_mb} MiB of observations")
             for body in self.decoder.frames(chunk):
+                if body.count(b"{") + body.count(b"[") > MAX_FRAME_NODES:
+                    raise ProtocolError(f"a frame of more than {MAX_FRAME_NODES} objects and arrays")
                 self._handle(parse_frame(body))
         except ProtocolError as exc:
             self.violation = str(exc)

@@ -23,8 +23,10 @@ import signal
 import socket
 import sys
 import tempfile
+from dataclasses import replace
 from typing import Any
 
+from grader.sandbox import cgroups
 from grader.sandbox.control import receive_message, send_message
 from grader.sandbox.isolation import Isolation, Limits, apply_limits, kill_group, own_session
 from grader.sandbox.platform import Platform, current
@@ -83,6 +85,7 @@ class _Worker:
         base = Isolation.for_platform(platform)
         self.keep: list[str] = []
         self.hidden: list[str] = []
+        self.readable: list[str] = []
         self.namespaces_allowed = False
         if platform.namespaces:
             from grader.sandbox import linux
@@ -94,7 +97,21 @@ class _Worker:
             linux.make_undumpable()
             self.keep = linux.needed_paths()
             self.hidden = linux.checkout_extras()
+            # The child's allow-list, worked out once: walking the libraries costs milliseconds.
+            self.readable = linux.readable_paths()
+            cgroups.sweep_leftovers()
         self.base = base
+
+    def readable_for(self, hide: list[str], own_proc: bool) -> list[str]:
+        """The allow-list of a job whose hidden paths are `hide` (recomputed only if one lies inside it).
+
+        `own_proc`: the job has a PID namespace and a /proc of its own, which it may read whole.
+        """
+        from grader.sandbox import linux
+
+        inside = [h for h in hide if any(h == r or h.startswith(r.rstrip("/") + "/") for r in self.readable)]
+        readable = linux.readable_paths(hide) if inside else list(self.readable)
+        return readable + ["/proc"] if own_proc else readable
 
 
 def main(argv: list[str]) -> None:
@@ -150,6 +167,19 @@ def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None
         if not state.pid_namespace:
             linux.become_subreaper()  # what escapes the child's process group comes back to us
     uid = linux.job_uid(os.getpid()) if linux_here else os.getuid()  # before the fork: PID 1 has no parent to ask
+    group = None
+    if linux_here:
+        limits = Limits(**request.get("limits", {}))
+        group, problem = cgroups.JobCgroup.create(limits.memory_mb, limits.processes)
+        if group is not None:
+            try:
+                group.join()  # the child is born inside it, and so is everything it starts
+                state = replace(state, job_cgroup=True)
+            except OSError as exc:
+                group.remove()
+                group, problem = None, f"cgroups: {exc.strerror or exc}"
+        if group is None:
+            state = state.with_note(problem or "cgroups: unavailable")
     setup_read, setup_write = os.pipe()
     child = os.fork()
     if child == 0:
@@ -165,6 +195,12 @@ def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None
         report = {"isolation": state.to_dict(), "workdir": None}
     send_message(job, {"event": "started", "pid": child, "isolation": report["isolation"]})
     status, usage = _wait_or_kill(job, child, state)
+    peak = oom = None
+    if group is not None:
+        peak, oom = group.peak_bytes(), group.out_of_memory()
+        group.kill_all(spare=os.getpid())
+        group.leave()
+        group.remove()
     if not state.pid_namespace:
         kill_group(child)  # what a PID namespace would have ended with the child
         if linux_here:
@@ -177,6 +213,10 @@ def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None
     # (kilobytes on Linux, bytes on macOS).
     rss = usage.ru_maxrss if usage is not None else 0
     ended: dict[str, Any] = {"event": "ended", "max_rss_kb": rss // 1024 if sys.platform == "darwin" else rss}
+    if peak is not None:
+        ended["memory_peak_kb"] = peak // 1024  # the whole job's, shared memory included
+    if oom:
+        ended["out_of_memory"] = True
     if os.WIFSIGNALED(status):
         ended["signal"] = os.WTERMSIG(status)
     else:
@@ -264,6 +304,9 @@ def _child(request: dict[str, Any], state: Isolation, worker: _Worker, uid: int,
             linux.no_new_privileges()
             state = linux.drop_capabilities(state)
             linux.make_undumpable()  # a change of user resets it; other children may share our user
+            writable = [workdir] + ([tmp for tmp in linux.TMP_DIRS if os.path.isdir(tmp)] if state.mount_namespace else [])
+            held, problem = linux.restrict(worker.readable_for(request.get("hide", []), state.pid_namespace), writable)
+            state = replace(state, file_allow_list=True) if held else state.with_note(problem or "Landlock: refused")
         os.write(setup_fd, json.dumps({"isolation": state.to_dict(), "workdir": workdir}).encode())
         os.close(setup_fd)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -280,8 +323,10 @@ def _child(request: dict[str, Any], state: Isolation, worker: _Worker, uid: int,
                     pass
         from grader.sandbox.runner import child_environment, child_main
 
+        environment = child_environment(workdir)  # before clearing: it keeps what Windows needs
         os.environ.clear()
-        os.environ.update(child_environment(workdir))
+        os.environ.update(environment)
+        tempfile.tempdir = None  # chosen again from TMPDIR: the warm worker may have cached its own
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         child_main(commands_fd, observations_fd, workdir)

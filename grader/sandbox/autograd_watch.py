@@ -1,0 +1,272 @@
+"""Child side: where autograd really runs, and whether what a function returned is what autograd produced.
+
+Reverse mode is watched at the engine (`Variable._execution_engine`), through which every route
+passes: `Tensor.backward`, `torch.autograd.backward` and `grad`, `torch.autograd.functional`,
+`torch.func` transforms, and code that calls the engine's `run_backward` itself. Forward mode is
+watched where its results come out: `forward_ad.unpack_dual`, `torch.func.jvp` and `jacfwd`.
+
+Every gradient those runs produce is noted (the tensor, and a copy of its values at that moment).
+When the call returns, each tensor it returned is compared with them, bit for bit, so that a value
+that only looks like a derivative (a shifted sine, a hand formula next to a throwaway `backward()`)
+is told from autograd's own. This is observation in the student's process, like everything the
+child reports: a submission that replaces the engine itself is not seen (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+MAX_GRADIENTS = 256
+"""Gradients noted per call (the first ones: a loop of backward() calls repeats itself)."""
+MAX_NOTED_ELEMENTS = 4_000_000
+"""Elements of gradient copies kept per call."""
+MAX_GRAPH_NODES = 10_000
+"""Nodes walked to find the leaves a backward() call fills."""
+
+
+@dataclass
+class GradientLog:
+    """The autograd runs of one call and the gradients they produced."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+    gradients: list[tuple[Any, Any, str, bool]] = field(default_factory=list)
+    """(the tensor, a copy of its values then, the route, whether a create_graph run preceded it)."""
+    noted_elements: int = 0
+    create_graph_seen: bool = False
+
+    def run(self, api: str, mode: str, create_graph: bool = False, retain_graph: bool = False) -> None:
+        """Count one autograd run."""
+        self.count += 1
+        if len(self.runs) < 1000:
+            self.runs.append({"api": api, "mode": mode, "create_graph": create_graph, "retain_graph": retain_graph})
+
+    def note(self, tensor: Any, route: str) -> None:
+        """Keep a gradient autograd produced (and a copy of its values now: .grad keeps changing)."""
+        import torch
+
+        if type(tensor) is not torch.Tensor or len(self.gradients) >= MAX_GRADIENTS:
+            return
+        try:
+            copy = tensor.detach().clone() if self.noted_elements + tensor.numel() <= MAX_NOTED_ELEMENTS else None
+        except RuntimeError:  # a tensor of a torch.func level, not usable outside it
+            return
+        self.noted_elements += tensor.numel() if copy is not None else 0
+        self.gradients.append((tensor, copy, route, self.create_graph_seen))
+
+    def origin(self, value: Any) -> tuple[str, bool] | None:
+        """(route, after a create_graph run) when `value` is, bit for bit, a gradient noted in this call."""
+        import numpy as np
+        import torch
+
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+            try:
+                value = torch.from_numpy(np.ascontiguousarray(value))
+            except (TypeError, ValueError):
+                return None
+        if type(value) is not torch.Tensor or value.numel() == 0:
+            return None
+        candidate = value.detach()
+        for tensor, copy, route, after in reversed(self.gradients):
+            for known in (tensor, copy):
+                if known is None:
+                    continue
+                try:
+                    if (known.numel() == candidate.numel() and known.dtype == candidate.dtype
+                            and torch.equal(known.detach().reshape(-1), candidate.reshape(-1))):
+                        return route, after
+                except RuntimeError:
+                    continue
+        return None
+
+
+def _leaves(roots: Any) -> list[Any]:
+    """The leaf tensors a backward() from these roots accumulates into (through AccumulateGrad nodes)."""
+    import torch
+
+    if isinstance(roots, (torch.Tensor,)):
+        roots = (roots,)
+    stack = [getattr(r, "grad_fn", None) for r in roots if isinstance(r, torch.Tensor)]
+    seen: set[int] = set()
+    leaves = []
+    while stack and len(seen) < MAX_GRAPH_NODES:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            leaves.append(variable)
+        stack.extend(next_node for next_node, _ in getattr(node, "next_functions", ()))
+    return leaves
+
+
+class _Engine:
+    """Stands in for autograd's engine: every reverse-mode run passes here, whatever started it."""
+
+    def __init__(self, engine: Any, active: Callable[[], GradientLog | None]) -> None:
+        self._engine = engine
+        self._active = active
+
+    def run_backward(self, tensors: Any, grad_tensors: Any, keep_graph: bool, create_graph: bool,
+                     inputs: Any = (), allow_unreachable: bool = False, accumulate_grad: bool = True) -> Any:
+        """Count the run, run it, and note the gradients it produced."""
+        log = self._active()
+        if log is None:
+            return self._engine.run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs,
+                                             allow_unreachable, accumulate_grad)
+        log.run("backward" if accumulate_grad else "grad", "reverse", bool(create_graph), bool(keep_graph))
+        leaves = _leaves(tensors) if accumulate_grad and not inputs else list(inputs or ())
+        result = self._engine.run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs,
+                                           allow_unreachable, accumulate_grad)
+        if accumulate_grad:
+            for leaf in leaves:
+                if getattr(leaf, "grad", None) is not None:
+                    log.note(leaf.grad, "backward")
+        else:
+            for gradient in result or ():
+                log.note(gradient, "grad")
+        if create_graph:
+            log.create_graph_seen = True
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
+def _forward_wrapper(original: Callable[..., Any], api: str, active: Callable[[], GradientLog | None],
+                     tangents: Callable[[Any], list[Any]]) -> Callable[..., Any]:
+    """A forward-mode entry point that counts its run and notes the tangents it returns."""
+    inside = False
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal inside
+        log = active()
+        if log is None or inside:
+            return original(*args, **kwargs)
+        inside = True
+        try:
+            result = original(*args, **kwargs)
+        finally:
+            inside = False
+        log.run(api, "forward")
+        for tangent in tangents(result):
+            log.note(tangent, "forward")
+        return result
+
+    return wrapper
+
+
+def _transform_wrapper(original: Callable[..., Any], name: str, active: Callable[[], GradientLog | None]) -> Callable[..., Any]:
+    """A torch.func transform whose transformed function's results are noted as autograd's, when autograd ran."""
+
+    @functools.wraps(original)
+    def transform(*args: Any, **kwargs: Any) -> Any:
+        transformed = original(*args, **kwargs)
+        if not callable(transformed):
+            return transformed
+
+        @functools.wraps(transformed)
+        def run(*inner: Any, **inner_kwargs: Any) -> Any:
+            log = active()
+            before = log.count if log is not None else 0
+            result = transformed(*inner, **inner_kwargs)
+            if log is not None and log.count > before:
+                for item in _tensors(result):
+                    log.note(item, f"func.{name}")
+            return result
+
+        return run
+
+    return transform
+
+
+def _attempt_wrapper(original: Callable[..., Any], api: str, active: Callable[[], GradientLog | None]) -> Callable[..., Any]:
+    """`torch.autograd.backward`/`grad`: a call that fails before reaching the engine still counts as asking for autograd.
+
+    `y.backward()` on a vector raises in Python before any run; the student did use autograd, wrongly.
+    """
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        log = active()
+        before = log.count if log is not None else 0
+        try:
+            return original(*args, **kwargs)
+        except BaseException:
+            if log is not None and log.count == before:
+                log.run(api, "reverse", bool(kwargs.get("create_graph")), bool(kwargs.get("retain_graph")))
+            raise
+
+    return wrapper
+
+
+def _tensors(value: Any, depth: int = 0) -> list[Any]:
+    import torch
+
+    if type(value) is torch.Tensor:
+        return [value]
+    if isinstance(value, (tuple, list)) and depth < 3:
+        return [t for item in value for t in _tensors(item, depth + 1)]
+    return []
+
+
+def install(active: Callable[[], GradientLog | None]) -> None:
+    """Put the watchers in place (once, before the submission is imported)."""
+    import torch
+    import torch.autograd.forward_ad as forward_ad
+    import torch.func
+    from torch.autograd.variable import Variable
+
+    if not isinstance(Variable._execution_engine, _Engine):
+        Variable._execution_engine = _Engine(Variable._execution_engine, active)
+    for api in ("backward", "grad"):
+        setattr(torch.autograd, api, _attempt_wrapper(getattr(torch.autograd, api), api, active))
+    forward_ad.unpack_dual = _forward_wrapper(forward_ad.unpack_dual, "unpack_dual", active,
+                                              lambda dual: [getattr(dual, "tangent", None)])
+    torch.func.jvp = _forward_wrapper(torch.func.jvp, "jvp", active,
+                                      lambda result: _tensors(result[1]) if isinstance(result, tuple) and len(result) > 1 else [])
+    for name in ("grad", "grad_and_value", "jacrev", "jacfwd", "hessian", "vmap"):
+        original = getattr(torch.func, name, None)
+        if original is not None:
+            setattr(torch.func, name, _transform_wrapper(original, name, active))
+    torch.vmap = torch.func.vmap
+    if getattr(torch.func, "jacfwd", None) is not None:
+        jacfwd = torch.func.jacfwd
+
+        @functools.wraps(jacfwd)
+        def counted_jacfwd(*args: Any, **kwargs: Any) -> Any:
+            transformed = jacfwd(*args, **kwargs)
+
+            @functools.wraps(transformed)
+            def run(*inner: Any, **inner_kwargs: Any) -> Any:
+                log = active()
+                result = transformed(*inner, **inner_kwargs)
+                if log is not None:
+                    log.run("jacfwd", "forward")
+                    for item in _tensors(result):
+                        log.note(item, "forward")
+                return result
+
+            return run
+
+        torch.func.jacfwd = counted_jacfwd
+
+
+def provenance(value: Any, log: GradientLog) -> list[dict[str, Any]]:
+    """For each tensor the call returned (at the top level or as an item of a tuple/list): is it autograd's?"""
+    import numpy as np
+    import torch
+
+    found = []
+    items = [((), value)] if not isinstance(value, (tuple, list)) else [((i,), v) for i, v in enumerate(value[:64])]
+    for path, item in items:
+        if type(item) is not torch.Tensor and not isinstance(item, np.ndarray):
+            continue
+        origin = log.origin(item)
+        found.append({"path": list(path), "autograd": origin is not None,
+                      "route": origin[0] if origin else None, "after_create_graph": bool(origin and origin[1])})
+    return found
