@@ -151,7 +151,7 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
                     children=run.children, output=run.output.text(), hidden_output=hidden_output(run, options),
                     output_bytes=run.output.total,
                     withheld_output_bytes=0 if options.show_hidden else run.private_output.total,
-                    max_rss_kb=run.max_rss_kb),
+                    max_rss_kb=run.max_rss_kb, memory_peak_kb=run.memory_peak_kb, out_of_memory=run.out_of_memory),
         lang=options.lang, grader_version=__version__, answers=answers,
     )
     return Graded(scorecard, attachments)

@@ -8,7 +8,7 @@ It knows no language: results hold messages and spec texts, which reporters rend
 from __future__ import annotations
 
 from grader.checks import available_kinds
-from grader.checks.base import Attachment, CheckContext, Verdict, unimplemented, where
+from grader.checks.base import Attachment, CheckContext, Verdict, how_it_ended, unimplemented, where
 from grader.hints import exception_hint
 from grader.i18n import Text, msg
 from grader.observations import StudentFrame
@@ -27,7 +27,9 @@ def import_verdict(run: RunRecord, call_timeout: float) -> Verdict | None:
     if module is None:
         if run.import_problem == "timeout":
             return Verdict("error", msg("import_timeout", timeout=call_timeout))
-        return Verdict("error", msg("import_crashed", how=run.import_problem or "?"))
+        if run.out_of_memory:
+            return Verdict("error", msg("import_crashed", how=msg("ended_out_of_memory")), hint=msg("memory_hint"))
+        return Verdict("error", msg("import_crashed", how=how_it_ended(run.import_problem)))
     if not module.ok and module.exception is not None:
         exc = module.exception
         hint = msg("exit_at_import_hint") if exc.type == "SystemExit" else exception_hint(exc)

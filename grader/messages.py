@@ -30,6 +30,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "where_line": {"en": "line {line}", "zh": "第 {line} 行"},
     "where_cell": {"en": "cell {cell}, line {line}", "zh": "第 {cell} 个单元格第 {line} 行"},
+    "source_symlink": {"en": "it is a symbolic link; give the file itself", "zh": "它是一个符号链接；请提交文件本身"},
+    "source_not_regular": {"en": "it is not a regular file", "zh": "它不是普通文件"},
+    "source_too_big": {"en": "it is larger than {limit} MiB", "zh": "文件大于 {limit} MiB"},
+    "source_os_error": {"en": "{reason}", "zh": "{reason}"},
+    "source_not_notebook": {"en": "it is not a Jupyter notebook ({detail})", "zh": "它不是 Jupyter 笔记本（{detail}）"},
+    "source_not_text": {
+        "en": "it is not text in UTF-8, nor in the encoding a coding line names (byte {byte}: {reason}); save it as UTF-8",
+        "zh": "它既不是 UTF-8 文本，也不是编码声明行所指定编码的文本（第 {byte} 个字节：{reason}）；请以 UTF-8 保存",
+    },
+    "source_bad_encoding": {"en": "its coding line cannot be used ({detail})", "zh": "它的编码声明行无法使用（{detail}）"},
+    "source_too_long": {
+        "en": "it holds {chars:,} characters of code, and the grader reads at most {limit:,}",
+        "zh": "其中有 {chars:,} 个字符的代码，而评分器最多读取 {limit:,} 个",
+    },
     "not_text": {
         "en": "The submission cannot be read: {msg}.",
         "zh": "无法读取提交的文件：{msg}。",
@@ -124,6 +138,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "why_earlier_crash": {"en": "an earlier call of this function crashed", "zh": "该函数之前的一次调用崩溃了"},
     "why_too_much_data": {"en": "the submission sent more data than the grader accepts", "zh": "提交的代码发送的数据超过了评分器接受的上限"},
     "why_not_reached": {"en": "it was never reached", "zh": "没有执行到它"},
+    "ended_signal": {"en": "killed by {signal}", "zh": "被信号 {signal} 终止"},
+    "ended_exit": {"en": "exit status {code}", "zh": "退出状态 {code}"},
+    "ended_unknown": {"en": "it ended without a report", "zh": "进程在报告前结束"},
+    "ended_out_of_memory": {"en": "out of memory: the whole submission, every process together, used more than its limit",
+                            "zh": "内存不足：整个提交（所有进程合计）使用的内存超过了上限"},
+    "memory_hint": {
+        "en": "Look for a tensor or list that grows far beyond the input's size, or for processes started in a loop.",
+        "zh": "检查是否有张量或列表增长得远大于输入的规模，或者在循环中启动了进程。",
+    },
     "timeout_hint": {
         "en": "Look for a loop whose condition never becomes false for these inputs.",
         "zh": "检查是否有循环的条件对这些输入永远不会变为假。",

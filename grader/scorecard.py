@@ -113,6 +113,10 @@ class RunInfo(ResultModel):
     """Bytes printed during calls only hidden checks judge, left out of `output`."""
     max_rss_kb: int = 0
     """Peak resident memory of the submission's process (the largest, if it ran in several)."""
+    memory_peak_kb: int | None = None
+    """Peak memory of the whole submission, every process and shared page together (where a cgroup measured it)."""
+    out_of_memory: bool = False
+    """A process of the submission was killed for going over the memory limit."""
 
 
 class Scorecard(ResultModel):

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from grader.i18n import Msg, msg
+
 # Cell magics whose body is still Python; any other cell magic makes the whole cell non-Python.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _MAGIC = re.compile(r"^(\s*)(%|!)")
@@ -48,7 +50,8 @@ class Submission:
     """`python` or `notebook`."""
     cells: tuple[tuple[int, int], ...] | None = None
     """For notebooks: (cell number from 1, line in cell) of each script line."""
-    decode_error: str | None = None
+    decode_error: Msg | None = None
+    """Why the file could not be read as a submission (a catalogue message), when it could not."""
 
     @cached_property
     def tree(self) -> ast.Module:
@@ -135,14 +138,14 @@ def read_file(path: Path) -> bytes:
     """
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     if path.is_symlink():
-        raise OSError(errno.ELOOP, "it is a symbolic link")
+        raise OSError(errno.ELOOP, "source_symlink")
     fd = os.open(path, flags)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "it is not a regular file")
+            raise OSError(errno.EINVAL, "source_not_regular")
         if info.st_size > MAX_FILE_BYTES:
-            raise OSError(errno.EFBIG, f"it is larger than {MAX_FILE_BYTES >> 20} MiB")
+            raise OSError(errno.EFBIG, "source_too_big")
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
@@ -166,21 +169,29 @@ def load_submission(path: Path, display: str | None = None) -> Submission:
     try:
         data = read_file(path)
     except OSError as exc:
-        return Submission(path, display, "", kind, () if kind == "notebook" else None,
-                          decode_error=str(exc.strerror or exc))
+        if exc.errno == errno.ELOOP and not path.is_symlink():
+            problem = msg("source_symlink")  # O_NOFOLLOW refused a link made after the check
+        elif isinstance(exc.strerror, str) and exc.strerror.startswith("source_"):
+            problem = msg(exc.strerror, limit=MAX_FILE_BYTES >> 20)
+        else:
+            problem = msg("source_os_error", reason=str(exc.strerror or exc))
+        return Submission(path, display, "", kind, () if kind == "notebook" else None, decode_error=problem)
     if kind == "notebook":
         try:
             source, cells = _notebook_script(data)
         except (UnreadableNotebook, UnicodeDecodeError) as exc:
-            return Submission(path, display, "", "notebook", (), decode_error=f"not a Jupyter notebook: {exc}")
+            return Submission(path, display, "", "notebook", (), decode_error=msg("source_not_notebook", detail=str(exc)))
         submission = Submission(path, display, source, "notebook", cells)
     else:
         try:
             submission = Submission(path, display, decode_python(data), "python")
         except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
-            where = f"byte {exc.start}: {exc.reason}" if isinstance(exc, UnicodeDecodeError) else str(exc)[:200]
-            return Submission(path, display, "", "python", decode_error=f"not Python text ({where})")
+            if isinstance(exc, UnicodeDecodeError):
+                problem = msg("source_not_text", byte=exc.start, reason=exc.reason)
+            else:
+                problem = msg("source_bad_encoding", detail=str(exc)[:200])
+            return Submission(path, display, "", "python", decode_error=problem)
     if len(submission.source) > MAX_SOURCE_CHARS:
         return Submission(path, display, "", kind, submission.cells,
-                          decode_error=f"{len(submission.source):,} characters of code; the grader reads at most {MAX_SOURCE_CHARS:,}")
+                          decode_error=msg("source_too_long", chars=len(submission.source), limit=MAX_SOURCE_CHARS))
     return submission

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from grader.grading import GradeOptions, Graded, grade_submission
-from grader.i18n import Msg
 from grader.messages import render
 from grader.sandbox.supervisor import Sandbox
 from grader.spec.loader import LoadedExercise, builtin_exercises_dir, load_exercises
@@ -33,17 +32,6 @@ def en(text):
 def zh(text):
     """A scorecard's or verdict's text as a Chinese reader sees it."""
     return render(text, "zh")
-
-
-@pytest.fixture(autouse=True)
-def _messages_read_as_english_in_test_adversarial(request, monkeypatch):
-    """A bridge while tests/test_adversarial.py (edited elsewhere) still reads `.message` as a string.
-
-    Only there, `"words" in message` looks for the words in the English rendering; every other
-    test renders with en()/zh(). Remove once that file renders its messages itself.
-    """
-    if request.module.__name__ == "test_adversarial":
-        monkeypatch.setattr(Msg, "__contains__", lambda self, words: words in render(self, "en"), raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, run_cli
+from conftest import EXAMPLES, ROOT, en, run_cli
 from grader.grading import GradeOptions, Graded, grade_submission
 from grader.reporters import text
 from grader.sandbox.supervisor import Sandbox
@@ -185,7 +185,7 @@ def _fork_storm(attack: Attack, directory: Path):
         card = outcome.graded.scorecard
         started = re.search(r"forked (\d+) processes", card.run.output)
         if started is None:  # a slow machine: the storm outlasted its call, which was stopped
-            assert "did not return" in _checks(outcome)["sin-derivative-plot/plot"].message
+            assert "did not return" in en(_checks(outcome)["sin-derivative-plot/plot"].message)
         elif card.run.isolation["separate_user"]:
             assert int(started.group(1)) < 64, "RLIMIT_NPROC of the job's own user bounds the storm"
 
@@ -198,7 +198,7 @@ def _memory_hog(attack: Attack, directory: Path):
 
     def verify(outcome: Outcome) -> None:
         checks = _checks(outcome)
-        assert "can't allocate memory" in checks["second-derivative-cost/graph-size"].message
+        assert "can't allocate memory" in en(checks["second-derivative-cost/graph-size"].message)
         assert checks["sin-derivative-plot/plot"].status == "error"  # MemoryError, killed or stopped: its call only
         assert _rss_bytes() - before < 64 << 20, "the grader's own memory grew"
 
@@ -211,8 +211,8 @@ def _huge_observations(attack: Attack, directory: Path):
 
     def verify(outcome: Outcome) -> None:
         checks = _checks(outcome)
-        assert "MiB of observations" in checks["vector-control-flow/f-values"].message
-        assert "sent more data than the grader accepts" in checks["vector-control-flow/gradient"].message
+        assert "MiB of observations" in en(checks["vector-control-flow/f-values"].message)
+        assert "sent more data than the grader accepts" in en(checks["vector-control-flow/gradient"].message)
         assert _rss_bytes() - before < 256 << 20, "observations beyond the cap reached the grader's memory"
 
     yield verify
@@ -223,7 +223,7 @@ def _huge_output(attack: Attack, directory: Path):
     def verify(outcome: Outcome) -> None:
         run = outcome.graded.scorecard.run
         plot = _checks(outcome)["sin-derivative-plot/plot"]
-        assert run.output_bytes > 100 << 20 or "did not return" in plot.message
+        assert run.output_bytes > 100 << 20 or "did not return" in en(plot.message)
         assert len(run.output) < 24 << 10, "captured output is capped"
         assert "bytes not shown" in run.output
 
@@ -233,7 +233,7 @@ def _huge_output(attack: Attack, directory: Path):
 @extra("segfault_ctypes")
 def _segfault(attack: Attack, directory: Path):
     def verify(outcome: Outcome) -> None:
-        assert "SIGSEGV" in _checks(outcome)["sin-derivative-plot/plot"].message
+        assert "SIGSEGV" in en(_checks(outcome)["sin-derivative-plot/plot"].message)
 
     yield verify
 
@@ -245,8 +245,8 @@ def _reduce(attack: Attack, directory: Path):
 
     def verify(outcome: Outcome) -> None:
         assert not marker.exists(), "something unpickled the submission's payload"
-        assert "submission.Payload" in _checks(outcome)["second-derivative-cost/values"].message
-        assert "numpy.ndarray (object)" in _checks(outcome)["second-derivative-cost/graph-size"].message
+        assert "submission.Payload" in en(_checks(outcome)["second-derivative-cost/values"].message)
+        assert "numpy.ndarray (object)" in en(_checks(outcome)["second-derivative-cost/graph-size"].message)
 
     yield verify
 
@@ -364,10 +364,10 @@ def assert_attack_failed(outcome: Outcome) -> None:
     if outcome.attack.attacked == {"all"}:
         assert card.score == 0 and card.error
     for name in outcome.attack.attacked - {"all"}:
-        assert checks[name].status != "passed" and checks[name].score == 0, (name, checks[name].message)
+        assert checks[name].status != "passed" and checks[name].score == 0, (name, en(checks[name].message))
     for exercise in card.exercises:
         if exercise.id in outcome.attack.full:
-            assert exercise.score == exercise.max_score, [(c.id, c.message) for c in exercise.checks if c.status != "passed"]
+            assert exercise.score == exercise.max_score, [(c.id, en(c.message)) for c in exercise.checks if c.status != "passed"]
     assert text.render(card).startswith(card.submission)
 
 

@@ -8,7 +8,7 @@ from conftest import EXAMPLES, en
 from grader.batch import grade_many
 from grader.grading import GradeOptions, grade_submission
 
-TIMING_FIELDS = {"duration", "wall_time", "children", "max_rss_kb"}
+TIMING_FIELDS = {"duration", "wall_time", "children", "max_rss_kb", "memory_peak_kb"}
 
 
 def comparable(scorecard):

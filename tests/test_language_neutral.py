@@ -26,7 +26,7 @@ from grader.reporters import json_report, text
 from grader.scorecard import CheckResult, ExerciseResult, RunInfo, Scorecard
 
 GRADER = ROOT / "grader"
-TIMINGS = ("wall_time", "duration", "max_rss_kb")
+TIMINGS = ("wall_time", "duration", "max_rss_kb", "memory_peak_kb")
 
 
 def _grade(sandbox, builtin, name: str, lang: str, seed: int, *ids: str) -> Scorecard:

@@ -370,3 +370,18 @@ def test_an_endless_loop_costs_one_timeout_and_no_other_exercise(sandbox, builti
     assert all(score == 10 for score in scores.values()), scores
     gradient = {c.id: c for e in card.exercises for c in e.checks}["gradient"]
     assert gradient.status == "error"
+
+
+def test_watching_a_call_imports_nothing_heavy_in_the_child(sandbox):
+    """The dispatch-level watch must not pull in torch._dynamo (1.8 s in every fresh child)."""
+    source = ("import sys, torch\n"
+              "BEFORE = 'torch._dynamo' in sys.modules\n"
+              "def f(x):\n"
+              "    x = x.detach().clone().requires_grad_(True)\n"
+              "    (x * x).sum().backward()\n"
+              "    return BEFORE or 'torch._dynamo' not in sys.modules\n")
+    request = JobRequest(source=source, filename="student.py", functions=("f",), seed=1, watch=("torch.cos",))
+    plan = [{"index": 0, "exercise": "e", "function": "f", "args": [ARG], "grad": False, "capture": []}]
+    record = sandbox.run(request, lambda module: plan, call_timeout=5.0, total_timeout=30.0)
+    # Loaded already by the warm worker (its warm-up may), or not loaded by the call: never paid per child.
+    assert record.calls[0].report.value.v is True

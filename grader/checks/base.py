@@ -6,6 +6,7 @@ never in sentences of one language: the context knows no language, and reporters
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Literal
@@ -183,12 +184,28 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
             timeout = msg(f"why_{outcome.reason or 'total_time'}")
         return Verdict("error", msg("call_timeout", call=call, timeout=timeout), hint=msg("timeout_hint"))
     if outcome.status == "crashed":
-        return Verdict("error", msg("call_crashed", call=call, how=outcome.detail or "?"), hint=msg("exit_in_call_hint"))
+        if outcome.reason == "out_of_memory":
+            return Verdict("error", msg("call_crashed", call=call, how=msg("ended_out_of_memory")), hint=msg("memory_hint"))
+        return Verdict("error", msg("call_crashed", call=call, how=how_it_ended(outcome.detail)), hint=msg("exit_in_call_hint"))
     if outcome.status == "invalid":
         return Verdict("error", msg("call_invalid", call=call, detail=outcome.detail or "?"))
     if outcome.status == "missing":
         return ctx.missing_function(view.planned.call_set) or Verdict("error", msg("not_callable", name=view.planned.function))
     return Verdict("error", msg("call_not_run", call=call, why=msg(f"why_{outcome.reason or 'not_reached'}")))
+
+
+_SIGNAL = re.compile(r"^killed by (SIG[A-Z0-9]+|signal \d+)$")
+_EXIT = re.compile(r"^exit status (-?\d+)$")
+
+
+def how_it_ended(description: str | None) -> Msg:
+    """How a child ended, in the reader's words, from the sandbox's description (`killed by SIGSEGV`, `exit status 3`)."""
+    text = description or ""
+    if match := _SIGNAL.match(text):
+        return msg("ended_signal", signal=match.group(1).removeprefix("signal "))
+    if match := _EXIT.match(text):
+        return msg("ended_exit", code=int(match.group(1)))
+    return msg("ended_unknown")
 
 
 def is_stub(view: CallView) -> bool:

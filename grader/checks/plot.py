@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, ClassVar, Literal
 
 import numpy as np
@@ -121,7 +120,7 @@ def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
     figures = view.report.events.figures or []
     line = ctx.function_line(function)
     attachments = tuple(
-        Attachment("figure", f"{function}-{i + 1}.png", base64.b64decode(f.png), msg("figure_png", function=function))
+        Attachment("figure", f"{function}-{i + 1}.png", f.png_bytes or b"", msg("figure_png", function=function))
         for i, f in enumerate(figures) if f.png
     )
     tips = tuple(

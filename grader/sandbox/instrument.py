@@ -245,6 +245,12 @@ class Instrumentation:
         cosine = next((name for base, name in bases.items() if base.rstrip("_") == "cos"), None)
 
         class DispatchRecorder(TorchDispatchMode):
+            @classmethod
+            def _should_skip_dynamo(cls) -> bool:
+                # Otherwise torch wraps __torch_dispatch__ to keep torch.compile out of it, which
+                # imports torch._dynamo on first use: 1.8 s in every fresh child.
+                return False
+
             def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
                 base = func.overloadpacket.__name__
                 if torch._C._current_autograd_node() is None:
