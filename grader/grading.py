@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.checks.base import Attachment, where
+from grader.checks.base import Attachment, References, where
 from grader.hints import syntax_hint
 from grader.i18n import Lang, Text, msg
 from grader.judge import Attachments, import_verdict, judge_exercise, student_traceback, top_level_errors
@@ -120,16 +120,16 @@ def grade_submission(path: Path, exercises: list[LoadedExercise], sandbox: Sandb
 
     run = sandbox.run(request_for(exercises, submission, options), plan_for, options.call_timeout, options.total_timeout)
     plan = plans[0] if plans else Plan(())
-    return judge_run(exercises, submission, plan, run, options)
+    return judge_run(exercises, submission, plan, run, options, sandbox.references)
 
 
 def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Plan, run: RunRecord,
-              options: GradeOptions) -> Graded:
-    """The scorecard of a finished run."""
+              options: GradeOptions, references: References | None = None) -> Graded:
+    """The scorecard of a finished run; `references` answers for the exercises' reference code."""
     failed_import = import_verdict(run, options.call_timeout)
     results, attachments = [], {}
     for loaded in exercises:
-        result, found = judge_exercise(loaded, submission, plan, run, options.show_hidden, failed_import)
+        result, found = judge_exercise(loaded, submission, plan, run, options.show_hidden, failed_import, references)
         results.append(result)
         attachments.update(found)
     answers = {

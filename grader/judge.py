@@ -8,7 +8,7 @@ It knows no language: results hold messages and spec texts, which reporters rend
 from __future__ import annotations
 
 from grader.checks import available_kinds
-from grader.checks.base import Attachment, CheckContext, Verdict, how_it_ended, unimplemented, where
+from grader.checks.base import Attachment, CheckContext, References, Verdict, how_it_ended, unimplemented, where
 from grader.hints import exception_hint
 from grader.i18n import Text, msg
 from grader.observations import StudentFrame
@@ -74,14 +74,14 @@ def student_traceback(frames: tuple[StudentFrame, ...], submission: Submission) 
 
 def judge_exercise(
     loaded: LoadedExercise, submission: Submission, plan: Plan, run: RunRecord,
-    show_hidden: bool, failed_import: Verdict | None,
+    show_hidden: bool, failed_import: Verdict | None, references: References | None = None,
 ) -> tuple[ExerciseResult, Attachments]:
-    """Judge every check of one exercise."""
+    """Judge every check of one exercise; `references` runs its reference code (a trusted worker)."""
     spec = loaded.spec
     kinds = available_kinds()
     context = None
     if failed_import is None and run.module is not None:
-        context = CheckContext(spec, plan, run.module, run.calls, submission, loaded.reference)
+        context = CheckContext(spec, plan, run.module, run.calls, submission, references, loaded.reference_key)
     results: list[CheckResult] = []
     attachments: Attachments = {}
     not_run = Verdict("error", msg("not_imported"), line=failed_import.line) if failed_import else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import types
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from grader.checks import BUILTIN_KINDS
 from grader.checks.base import CheckContext
 from grader.observations import CallOutcome, CallReport, ModuleReport
 from grader.plan import build_plan
+from grader.sandbox.references import InProcessReferences
 from grader.source import Submission
 from grader.spec.loader import exercise_model
 from grader.wire import encode_array
@@ -58,8 +58,8 @@ def judge(check, reports, functions=("h", "h_grad"), attributes=None, source=SOU
         report = CallReport.model_validate_json(json.dumps({"type": "call", "index": call.index, **fields}))
         outcomes[call.index] = CallOutcome(call.index, report.outcome, report)
     submission = Submission(path=Path("s.py"), display="s.py", source=source, kind="python")
-    refmod = types.SimpleNamespace(**(reference or {}))
-    context = CheckContext(spec, plan, module, outcomes, submission, refmod)
+    # Reference functions run in this process here, answering in plain data as the worker does.
+    context = CheckContext(spec, plan, module, outcomes, submission, InProcessReferences(reference or {}), "unit")
     return BUILTIN_KINDS[check["kind"]].judge(spec.checks[0], context)
 
 

@@ -32,9 +32,9 @@ def write(tmp_path, yaml_text, reference="def double(x):\n    return 2 * x\n"):
     return folder / "exercise.yaml"
 
 
-def issues(path):
+def issues(path, references=None):
     with pytest.raises(SpecError) as caught:
-        load_exercise(path)
+        load_exercise(path, references=references)
     return caught.value.issues
 
 
@@ -45,9 +45,12 @@ def test_builtin_exercises_load_in_order():
         assert exercise.spec.max_score == 10
 
 
-def test_a_good_spec_loads(tmp_path):
-    loaded = load_exercise(write(tmp_path, GOOD))
-    assert loaded.spec.checks[0].kind == "compare" and loaded.reference.double(3) == 6
+def test_a_good_spec_loads(tmp_path, sandbox):
+    loaded = load_exercise(write(tmp_path, GOOD), references=sandbox.references)
+    assert loaded.spec.checks[0].kind == "compare" and loaded.reference_path == tmp_path / "demo" / "reference.py"
+    # Its reference code runs in the trusted worker, never in this process.
+    reply = sandbox.references.call(loaded.reference_key, "double", [{"kind": "value", "value": 3}])
+    assert reply == {"value": {"t": "int", "v": 6}}
 
 
 def test_unknown_field_names_the_line_path_and_a_suggestion(tmp_path):
@@ -79,13 +82,13 @@ def test_dangling_names_are_errors_with_lines(tmp_path):
     assert any("'y' is not declared under `inputs`" in i.message for i in found)
 
 
-def test_missing_reference_function_is_reported(tmp_path):
-    found = issues(write(tmp_path, GOOD, reference="def triple(x):\n    return 3 * x\n"))
+def test_missing_reference_function_is_reported(tmp_path, sandbox):
+    found = issues(write(tmp_path, GOOD, reference="def triple(x):\n    return 3 * x\n"), sandbox.references)
     assert found[0].path == "checks[0]" and "no function 'double'" in found[0].message
 
 
-def test_broken_reference_module_is_reported(tmp_path):
-    found = issues(write(tmp_path, GOOD, reference="import nothing_here\n"))
+def test_broken_reference_module_is_reported(tmp_path, sandbox):
+    found = issues(write(tmp_path, GOOD, reference="import nothing_here\n"), sandbox.references)
     assert "ModuleNotFoundError" in found[0].message and found[0].file.name == "reference.py"
 
 

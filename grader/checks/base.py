@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Literal
+import json
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
-from grader.arguments import build_argument, describe_argument
+import numpy as np
+from pydantic import TypeAdapter
+
+from grader.arguments import describe_argument
 from grader.i18n import Lang, Msg, Text, msg
-from grader.observations import CallOutcome, CallReport, ModuleReport, StudentFrame
+from grader.observations import CallOutcome, CallReport, ModuleReport, NdarrayValue, StudentFrame, TensorValue, Value
+from grader.wire import encode_array
 from grader.plan import Plan, PlannedCall
 from grader.spec.models import CheckBase, ExerciseBase
 
@@ -23,6 +27,16 @@ if TYPE_CHECKING:
 
 class ReferenceFailure(Exception):
     """The instructor's reference code failed: the exercise is broken, not the submission."""
+
+
+class References(Protocol):
+    """Runs reference functions on plain-data arguments and answers in plain data (a trusted worker, or in-process)."""
+
+    def call(self, module: str, function: str, args: list[dict[str, Any]]) -> dict[str, Any]:
+        """`{"value": <encoded value>}` or `{"error": {type, message, line}}`."""
+
+
+_VALUE: TypeAdapter[Any] = TypeAdapter(Value)
 
 
 @dataclass(frozen=True)
@@ -86,8 +100,11 @@ class CheckContext:
     module: ModuleReport
     outcomes: dict[int, CallOutcome]
     submission: Submission
-    reference_module: ModuleType | None = None
-    _references: dict[tuple[str, str, int, int], Any] = field(default_factory=dict)
+    references: References | None = None
+    """Where the exercise's reference functions run (a trusted worker process); None when it has none."""
+    reference_key: str = ""
+    """The exercise's reference module as `references` knows it."""
+    _references: dict[tuple[str, str, int, int], Value] = field(default_factory=dict)
 
     def calls(self, call_set: str) -> list[CallView]:
         """The calls made for a call set, in order, with their outcomes."""
@@ -137,25 +154,38 @@ class CheckContext:
         described = self.module.functions.get(name)
         return described.line if described else None
 
-    def reference(self, name: str) -> Callable[..., Any]:
-        """A function of the exercise's reference.py."""
-        function = getattr(self.reference_module, name, None)
-        if not callable(function):
-            raise ReferenceFailure(f"{self.exercise.id}: reference.py has no function {name!r}")
-        return function
+    def _reference(self, name: str, args: list[dict[str, Any]]) -> Value:
+        """A reference function's value on these (plain-data) arguments, as plain data."""
+        if self.references is None:
+            raise ReferenceFailure(f"{self.exercise.id}: no reference.py, but a check needs reference {name}()")
+        try:
+            reply = self.references.call(self.reference_key, name, args)
+        except Exception as exc:  # noqa: BLE001 - the worker died or hung: the exercise cannot be judged
+            raise ReferenceFailure(f"{self.exercise.id}: reference {name}() could not run: {exc}") from None
+        if "error" in reply:
+            error = reply["error"] or {}
+            line = f" (reference.py line {error['line']})" if error.get("line") else ""
+            raise ReferenceFailure(f"{self.exercise.id}: reference {name}() raised {error.get('type')}: "
+                                   f"{error.get('message')}{line}")
+        try:
+            return _VALUE.validate_json(json.dumps(reply.get("value"), allow_nan=False))
+        except (ValueError, TypeError) as exc:
+            raise ReferenceFailure(f"{self.exercise.id}: reference {name}() returned what cannot be compared: {exc}") from None
 
-    def reference_value(self, name: str, call: PlannedCall) -> Any:
-        """The reference function's result on exactly the arguments of a planned call (cached)."""
+    def reference_value(self, name: str, call: PlannedCall) -> Value:
+        """The reference function's result on exactly the arguments of a planned call (cached), as plain data."""
         key = (name, call.call_set, call.case, call.sample)
         if key not in self._references:
-            args = [build_argument(a) for a in call.args]
-            try:
-                self._references[key] = self.reference(name)(*args)
-            except ReferenceFailure:
-                raise
-            except Exception as exc:
-                raise ReferenceFailure(f"{self.exercise.id}: reference {name}() raised {type(exc).__name__}: {exc}") from exc
+            self._references[key] = self._reference(name, list(call.args))
         return self._references[key]
+
+    def reference_curve(self, name: str, x: np.ndarray) -> np.ndarray:
+        """A reference function of one float64 tensor evaluated at these points (for plots), as float64."""
+        value = self._reference(name, [{"kind": "tensor", "array": encode_array(np.asarray(x, dtype=np.float64), "float64"),
+                                        "requires_grad": False}])
+        if not isinstance(value, (TensorValue, NdarrayValue)):
+            raise ReferenceFailure(f"{self.exercise.id}: reference {name}() must return a tensor of the x it is given")
+        return np.asarray(value.array, dtype=np.float64).reshape(np.shape(x))
 
 
 def where(submission: Submission, line: int) -> Msg:

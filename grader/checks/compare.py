@@ -8,9 +8,9 @@ import numpy as np
 from pydantic import Field
 
 from grader.checks.base import CallView, CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
-from grader.checks.values import Tolerance, compare_value, short
+from grader.checks.values import Tolerance, compare_value, short, type_name
 from grader.i18n import Localized, Msg, Text, msg
-from grader.observations import TensorValue
+from grader.observations import BoolValue, FloatValue, IntValue, TensorValue
 from grader.spec.models import IDENT, CheckBase
 
 
@@ -112,14 +112,15 @@ def _without_autograd(view: CallView) -> bool:
     return events is not None and events.autograd_count == 0
 
 
-def _plain(expected: object) -> str:
-    import torch
-
-    if isinstance(expected, torch.Tensor) and expected.numel() == 1:
-        return f"{float(expected):.6g}"
-    if isinstance(expected, (int, float)):
-        return repr(expected)
-    return type(expected).__name__
+def _plain(expected: object) -> Text:
+    """The reference's value in a table row: a number as written, anything else by its kind."""
+    if isinstance(expected, TensorValue) and expected.array.size == 1:
+        return f"{float(np.real(expected.array.reshape(()))):.6g}"
+    if isinstance(expected, (IntValue, BoolValue)):
+        return repr(expected.v)
+    if isinstance(expected, FloatValue):
+        return repr(expected.value)
+    return type_name(expected)
 
 
 KIND = CheckKind(CompareCheck, judge_compare)

@@ -76,9 +76,7 @@ def _shown_label(series: Series) -> str | None:
 
 
 def _overlay(check: PlotCheck, ctx: CheckContext, view: CallView, series: list[Series], function: str) -> Attachment:
-    """The student's curves over the expected ones, drawn only if the attachment is kept."""
-    import torch
-
+    """The student's curves over the expected ones, drawn (and the expected curves computed) only if it is kept."""
     x = first_tensor_input(view.planned)
     if x is not None and x.size >= 2:  # the x the student was asked to plot against
         grid = np.unique(np.asarray(x, dtype=np.float64).ravel())
@@ -86,10 +84,6 @@ def _overlay(check: PlotCheck, ctx: CheckContext, view: CallView, series: list[S
         drawn_x = np.concatenate([s.x.array.astype(np.float64).ravel() for s in series] or [np.zeros(0)])
         drawn_x = drawn_x[np.isfinite(drawn_x)]
         grid = np.linspace(drawn_x.min(), drawn_x.max(), 400) if drawn_x.size else np.linspace(0.0, 1.0, 400)
-    expected = [
-        OverlayCurve(grid, ctx.reference(curve.reference)(torch.from_numpy(grid.copy())).detach().double().numpy())
-        for curve in check.curves
-    ]
     drawn = [OverlayCurve(s.x.array, s.y.array, s.kind == "scatter") for s in series]
     words = OverlayWords(
         title=msg("overlay_title"),
@@ -98,13 +92,13 @@ def _overlay(check: PlotCheck, ctx: CheckContext, view: CallView, series: list[S
                     for i, s in enumerate(series)),
     )
     return Attachment("overlay", f"{function}.overlay.png", b"", msg("overlay_png"),
-                      render=lambda lang: render_overlay(drawn, expected, words.texts(lang)))
+                      render=lambda lang: render_overlay(
+                          drawn, [OverlayCurve(grid, ctx.reference_curve(c.reference, grid)) for c in check.curves],
+                          words.texts(lang)))
 
 
 def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
     """Match each expected curve to a distinct drawn series, then look for what tells them apart."""
-    import torch
-
     missing = ctx.missing_function(check.calls)
     if missing:
         return missing
@@ -137,12 +131,11 @@ def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:
     matched: list[tuple[FigureReport, AxesReport, Series]] = []
     missing_curves: list[Curve] = []
     for curve in check.curves:
-        reference = ctx.reference(curve.reference)
         found = None
         for item in series:
             if any(item[2] is m[2] for m in matched):
                 continue
-            expected = reference(torch.from_numpy(item[2].x.array.copy())).detach().double().numpy()
+            expected = ctx.reference_curve(curve.reference, item[2].x.array)
             if _follows(item[2], expected, check):
                 found = item
                 break

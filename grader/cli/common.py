@@ -33,12 +33,16 @@ def select_exercises(exercises: list[Any], wanted: tuple[str, ...]) -> list[Any]
     return [by_id[w] for w in wanted]
 
 
-def load_selected_exercises(directory: Any, wanted: tuple[str, ...], command: str) -> list[Any]:
-    """The exercises of a directory (default: the built-in ones) named with -e; exit 2 on an invalid spec or id."""
+def load_selected_exercises(directory: Any, wanted: tuple[str, ...], command: str, references: Any = None) -> list[Any]:
+    """The exercises of a directory (default: the built-in ones) named with -e; exit 2 on an invalid spec or id.
+
+    With `references` (a sandbox's reference worker) their reference code is imported there and
+    checked too, so that a broken reference.py is a spec error before anything is graded.
+    """
     from grader.spec.loader import SpecError, builtin_exercises_dir, load_exercises
 
     try:
-        return select_exercises(load_exercises(directory or builtin_exercises_dir()), wanted)
+        return select_exercises(load_exercises(directory or builtin_exercises_dir(), references=references), wanted)
     except SpecError as exc:
         fail(f"{command}: invalid exercise spec:\n{exc}")
     except UsageProblem as exc:

@@ -171,7 +171,7 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
         from grader.grading import GradeOptions
         from grader.i18n import detect_lang
 
-        exercises = load_selected_exercises(exercises_dir, exercise_ids, "grade")
+        exercises = load_selected_exercises(exercises_dir, exercise_ids, "grade", sandbox.references)
         options = GradeOptions(
             seed=seed if seed is not None else secrets.randbelow(2**31), call_timeout=timeout,
             total_timeout=total_timeout, lang=lang or detect_lang(), show_hidden=show_hidden,  # type: ignore[arg-type]

@@ -22,15 +22,19 @@ def grader() -> None:
 @click.argument("specs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def validate(specs: tuple[Path, ...]) -> None:
     """Check exercise specs (YAML files or directories of them); report every problem with its line."""
+    from grader.sandbox.supervisor import Sandbox
     from grader.spec.loader import SpecError, load_exercise, load_exercises
 
     problems = []
     count = 0
-    for spec in specs:
-        try:
-            count += len(load_exercises(spec)) if spec.is_dir() else bool(load_exercise(spec))
-        except SpecError as exc:
-            problems.extend(exc.issues)
+    # The reference code is imported where it runs when grading: in the trusted reference worker.
+    with Sandbox() as sandbox:
+        for spec in specs:
+            try:
+                count += len(load_exercises(spec, references=sandbox.references)) if spec.is_dir() \
+                    else bool(load_exercise(spec, references=sandbox.references))
+            except SpecError as exc:
+                problems.extend(exc.issues)
     if problems:
         for issue in problems:
             click.echo(str(issue), err=True)
@@ -79,9 +83,9 @@ def selftest(directory: Path | None, exercise_ids: tuple[str, ...], seed: int | 
     if problem := check_environment():
         fail(f"grader selftest: {problem}")
 
-    exercises = load_selected_exercises(directory, exercise_ids, "grader selftest")
     seed = seed if seed is not None else secrets.randbelow(2**31)
     with Sandbox() as sandbox:
+        exercises = load_selected_exercises(directory, exercise_ids, "grader selftest", sandbox.references)
         results = run_selftest(exercises, sandbox, seed, call_timeout=timeout)
     click.echo(render(results, seed), nl=False)
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)

@@ -231,6 +231,33 @@ class ForkLauncher:
             raise SandboxError(f"the grading worker did not start a child ({problem}): {self.log_tail()}")
         return _ForkedChild(job_ours, commands_write, observations_read, output_read, events)
 
+    def start_references(self) -> tuple[int, int, Any, int | None]:
+        """Fork the reference worker from the warm worker; (requests fd, replies fd, stop, its pid)."""
+        requests_read, requests_write = os.pipe()
+        replies_read, replies_write = os.pipe()
+        try:
+            with self._lock:
+                self._wait_ready()
+                assert self._control is not None
+                send_message(self._control, {"op": "references"}, [requests_read, replies_write])
+                reply, _ = receive_message(self._control)
+        finally:
+            os.close(requests_read)
+            os.close(replies_write)
+        if not reply or reply.get("op") != "spawned" or not isinstance(reply.get("pid"), int):
+            os.close(requests_write)
+            os.close(replies_read)
+            raise SandboxError(f"the grading worker did not start the reference worker: {self.log_tail()}")
+        pid = reply["pid"]
+
+        def stop() -> None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+        return requests_write, replies_read, stop, pid
+
     def close(self) -> None:
         """Stop the warm worker and anything still running under it."""
         if self._control is not None:
@@ -325,6 +352,23 @@ class SpawnLauncher:
             shutil.rmtree(workdir, ignore_errors=True)
             raise SandboxError(f"could not start a grading child: {exc}") from None
         return _SpawnedChild(process, workdir, events)
+
+    def start_references(self) -> tuple[int, int, Any, int | None]:
+        """Start the reference worker as a fresh interpreter; (requests fd, replies fd, stop, its pid)."""
+        process = subprocess.Popen([self.python, "-m", "grader.sandbox.references"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
+                                   env=base_environment(self.platform), bufsize=0)
+        assert process.stdin and process.stdout
+        requests, replies = os.dup(process.stdin.fileno()), os.dup(process.stdout.fileno())
+        process.stdin.close()
+        process.stdout.close()
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+        return requests, replies, stop, process.pid
 
     def close(self) -> None:
         """Nothing outlives its child here."""

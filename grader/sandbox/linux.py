@@ -169,25 +169,40 @@ def enter_worker_namespaces(base: Isolation, mode: str = "auto") -> tuple[Isolat
     return replace(base, network_namespace=True), True
 
 
-def enter_job_namespaces(base: Isolation, allowed: bool) -> Isolation:
-    """Called by the per-submission supervisor before it forks the child: new PID, mount, IPC and network namespaces.
+def enter_job_pid_namespace(base: Isolation, allowed: bool) -> Isolation:
+    """Called by the per-submission supervisor before it forks the child: a new PID namespace, whose PID 1 the child is.
 
-    A network namespace per job (not one shared by all children) keeps concurrent submissions from
-    talking to each other, over abstract UNIX sockets for instance.
+    Only the PID namespace: the supervisor keeps the grader's view of the file system, so that it
+    can still clean up the job's cgroup after the child has made its own view read-only.
     """
     if not allowed:
         return base
-    # IPC too: System V segments and message queues would otherwise outlive the child.
     try:
-        unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET)
-        return replace(base, pid_namespace=True, mount_namespace=True, network_namespace=True)
+        unshare(CLONE_NEWPID)
+        return replace(base, pid_namespace=True)
+    except OSError as exc:
+        return base.with_note(f"PID namespace: {exc.strerror}")
+
+
+def enter_child_namespaces(base: Isolation, allowed: bool) -> Isolation:
+    """Called by the child itself, first thing: new mount, IPC and network namespaces of its own.
+
+    A network namespace per job (not one shared by all children) keeps concurrent submissions from
+    talking to each other, over abstract UNIX sockets for instance; IPC too, as System V segments
+    and message queues would otherwise outlive the child.
+    """
+    if not allowed:
+        return base
+    try:
+        unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET)
+        return replace(base, mount_namespace=True, network_namespace=True)
     except OSError as exc:
         first = exc
     try:
-        unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
-        return replace(base, pid_namespace=True, mount_namespace=True).with_note(f"network namespace per job: {first.strerror}")
+        unshare(CLONE_NEWNS | CLONE_NEWIPC)
+        return replace(base, mount_namespace=True).with_note(f"network namespace per job: {first.strerror}")
     except OSError as exc:
-        return base.with_note(f"PID/mount namespace: {exc.strerror}")
+        return base.with_note(f"mount namespace: {exc.strerror}")
 
 
 def _is_under(path: str, parent: str) -> bool:

@@ -29,6 +29,7 @@ from grader.observations import CallOutcome, CallReport, DoneReport, ModuleRepor
 from grader.sandbox.isolation import NAMESPACE_MODES, Isolation, Limits
 from grader.sandbox.launch import ChildHandle, ForkLauncher, SandboxError, SpawnLauncher
 from grader.sandbox.output import CapturedOutput, OutputSplitter
+from grader.sandbox.references import ReferenceWorker
 from grader.sandbox.platform import Platform, current, profile
 from grader.wire import FrameDecoder, ProtocolError, encode_frame
 
@@ -110,6 +111,8 @@ class Sandbox:
         else:
             self._launcher = SpawnLauncher(self.platform, self.limits, self.python)
         self._started = False
+        self.references = ReferenceWorker(self._launcher.start_references)
+        """The trusted worker that runs the exercises' reference code (started on first use)."""
 
     @property
     def isolation(self) -> Isolation:
@@ -134,7 +137,8 @@ class Sandbox:
         return self
 
     def close(self) -> None:
-        """Stop the warm worker and anything still running under it."""
+        """Stop the warm worker, the reference worker and anything still running under them."""
+        self.references.close()
         self._launcher.close()
 
     def __enter__(self) -> Sandbox:

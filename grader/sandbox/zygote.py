@@ -136,6 +136,19 @@ def main(argv: list[str]) -> None:
         request, fds = receive_message(control, max_fds=4)
         if request is None or request.get("op") == "quit":
             break
+        if request.get("op") == "references" and len(fds) == 2:
+            # A trusted worker for the instructor's reference code, forked before any student
+            # code and never the parent of any: it holds the answers, the children never see it.
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                from grader.sandbox.references import serve
+
+                serve(fds[0], fds[1])
+            for fd in fds:
+                os.close(fd)
+            send_message(control, {"op": "spawned", "pid": pid})
+            continue
         if request.get("op") != "spawn" or len(fds) != 4:
             for fd in fds:
                 os.close(fd)
@@ -163,7 +176,7 @@ def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None
     if linux_here:
         from grader.sandbox import linux
 
-        state = linux.enter_job_namespaces(state, worker.namespaces_allowed)
+        state = linux.enter_job_pid_namespace(state, worker.namespaces_allowed)
         if not state.pid_namespace:
             linux.become_subreaper()  # what escapes the child's process group comes back to us
     uid = linux.job_uid(os.getpid()) if linux_here else os.getuid()  # before the fork: PID 1 has no parent to ask
@@ -287,6 +300,7 @@ def _child(request: dict[str, Any], state: Isolation, worker: _Worker, uid: int,
             from grader.sandbox import linux
 
             linux.die_with_parent()
+            state = linux.enter_child_namespaces(state, worker.namespaces_allowed and state.pid_namespace)
             state, workdir = linux.set_up_file_system(state, request.get("hide", []), worker.keep)
             os.chdir(workdir)
             state = linux.drop_privileges(state, workdir, uid, worker.keep)

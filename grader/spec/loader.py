@@ -7,13 +7,10 @@ Every problem in a spec is reported at once, each with its file, YAML line and f
 from __future__ import annotations
 
 import difflib
-import importlib.util
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Protocol, Union
 
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError, create_model
@@ -47,13 +44,26 @@ class SpecError(Exception):
         self.issues = issues
 
 
+class ReferenceLoader(Protocol):
+    """Imports reference files somewhere trusted and says what they define (`Sandbox.references`)."""
+
+    def load(self, modules: dict[str, Path]) -> dict[str, Any]:
+        """`{"functions": {key: [names]}, "errors": {key: {type, message, line}}}`."""
+
+
 @dataclass(frozen=True)
 class LoadedExercise:
-    """A validated exercise, where it came from, and its imported reference module."""
+    """A validated exercise, where it came from, and where its reference code is."""
 
     spec: ExerciseBase
     path: Path
-    reference: ModuleType | None
+    reference_path: Path | None
+    """The exercise's reference.py, run in the trusted reference worker (never imported by the grader)."""
+
+    @property
+    def reference_key(self) -> str:
+        """How the reference worker knows this exercise's reference module: its path."""
+        return str(self.reference_path) if self.reference_path is not None else ""
 
     @property
     def directory(self) -> Path:
@@ -165,18 +175,13 @@ def _fields_for(parent: Any, path: tuple[Any, ...], kinds: dict[str, CheckKind])
     return set()
 
 
-def _import_reference(path: Path, exercise_id: str) -> ModuleType:
-    name = f"grader_reference_{exercise_id.replace('-', '_')}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
+                  references: ReferenceLoader | None = None) -> LoadedExercise:
+    """Load and validate one exercise YAML file; with `references`, also import its reference code there and check it.
 
-
-def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None) -> LoadedExercise:
-    """Load and validate one exercise YAML file and import its reference code."""
+    Reference code runs in a trusted worker of its own (`references`), not in this process; without
+    one, only the file's existence is checked here, and grading imports it when first needed.
+    """
     kinds = available_kinds() if kinds is None else kinds
     try:
         text = path.read_text(encoding="utf-8")
@@ -205,25 +210,32 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None) -> Load
                 issues.append(SpecIssue(path, _line(root, loc), format_path(loc), message))
         raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path))) from None
     issues = [SpecIssue(path, _line(root, loc), format_path(loc), message) for loc, message in spec.dangling_references()]
-    reference = None
+    reference_path = None
     if spec.reference is not None and any(c.reference_names() for c in spec.checks):
-        reference_path = path.parent / spec.reference
+        reference_path = (path.parent / spec.reference).resolve()
         if not reference_path.is_file():
             issues.append(SpecIssue(path, _line(root, ("reference",)), "reference", f"no such file: {reference_path}"))
-        else:
-            try:
-                reference = _import_reference(reference_path, spec.id)
-            except Exception as exc:  # noqa: BLE001 - any error in instructor code is a spec problem
-                issues.append(SpecIssue(reference_path, getattr(exc, "lineno", None), "", f"importing it raised {type(exc).__name__}: {exc}"))
-            else:
-                for i, check in enumerate(spec.checks):
-                    for name in check.reference_names():
-                        if not callable(getattr(reference, name, None)):
-                            issues.append(SpecIssue(path, _line(root, ("checks", i)), f"checks[{i}]",
-                                                    f"reference.py defines no function {name!r}"))
+        elif references is not None:
+            issues.extend(_reference_issues(spec, path, root, reference_path, references))
     if issues:
         raise SpecError(issues)
-    return LoadedExercise(spec, path, reference)
+    return LoadedExercise(spec, path, reference_path)
+
+
+def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, reference_path: Path,
+                      references: ReferenceLoader) -> list[SpecIssue]:
+    """What is wrong with an exercise's reference code, found by importing it in the trusted worker."""
+    key = str(reference_path)
+    try:
+        reply = references.load({key: reference_path})
+    except Exception as exc:  # noqa: BLE001 - the worker could not be reached: say so as the spec's problem
+        return [SpecIssue(reference_path, None, "", f"could not be imported: {exc}")]
+    error = (reply.get("errors") or {}).get(key)
+    if error:
+        return [SpecIssue(reference_path, error.get("line"), "", f"importing it raised {error.get('type')}: {error.get('message')}")]
+    defined = set((reply.get("functions") or {}).get(key, []))
+    return [SpecIssue(path, _line(root, ("checks", i)), f"checks[{i}]", f"reference.py defines no function {name!r}")
+            for i, check in enumerate(spec.checks) for name in check.reference_names() if name not in defined]
 
 
 def spec_files(directory: Path) -> list[Path]:
@@ -232,7 +244,8 @@ def spec_files(directory: Path) -> list[Path]:
     return found
 
 
-def load_exercises(directory: Path, kinds: dict[str, CheckKind] | None = None) -> list[LoadedExercise]:
+def load_exercises(directory: Path, kinds: dict[str, CheckKind] | None = None,
+                   references: ReferenceLoader | None = None) -> list[LoadedExercise]:
     """Every exercise of a directory, in their declared order; all problems of all files at once."""
     if not directory.is_dir():
         raise SpecError([SpecIssue(directory, None, "", "not a directory of exercise specs")])
@@ -242,7 +255,7 @@ def load_exercises(directory: Path, kinds: dict[str, CheckKind] | None = None) -
     loaded, issues = [], []
     for path in files:
         try:
-            loaded.append(load_exercise(path, kinds))
+            loaded.append(load_exercise(path, kinds, references))
         except SpecError as exc:
             issues.extend(exc.issues)
     seen: dict[str, Path] = {}

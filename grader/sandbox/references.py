@@ -1,0 +1,264 @@
+"""The instructor's reference code, run in a trusted process of its own; the grader gets plain data back.
+
+The grader itself never imports torch: the reference answers (instructor code computing the
+expected results with autograd) run in a worker forked from the warm worker before any student
+code (or, where there is no fork, a fresh interpreter), in an ordinary Python environment. It
+imports each exercise's `reference.py` and answers requests on a private pipe:
+
+  load {modules: {key: path}}             -> {functions: {key: [names]}, errors: {key: {type, message, line}}}
+  call {module, function, args: [wire]}   -> {value: <encoded value>} | {error: {type, message}}
+  inputs {args: [wire]}                   -> {errors: [null | {type, message}]}   (builds each argument once)
+
+Arguments are the same plain data the child receives (`grader.arguments`), and values come back
+in the child's own encoding, so the judge compares two observations. Nothing in this process
+ever sees a submission.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from grader.wire import FrameDecoder, read_frame, write_frame
+
+REPLY_TIMEOUT = 60.0
+"""Seconds a reference computation may take before the exercise is declared broken."""
+
+
+class ReferenceUnavailable(Exception):
+    """The reference worker could not answer (it died, hung, or the protocol broke)."""
+
+
+def _error(exc: BaseException, path: str | None = None) -> dict[str, Any]:
+    frames = traceback.extract_tb(exc.__traceback__)
+    line = next((f.lineno for f in reversed(frames) if path and f.filename == path), None)
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        line = exc.lineno
+    return {"type": type(exc).__name__, "message": str(exc)[:2000], "line": line}
+
+
+class ReferenceServer:
+    """The worker's side: the reference modules it imported and the requests it answers."""
+
+    def __init__(self) -> None:
+        self.modules: dict[str, ModuleType] = {}
+        self.paths: dict[str, str] = {}
+
+    def load(self, modules: dict[str, str]) -> dict[str, Any]:
+        """Import each `reference.py` (once per key); its public functions, or why it failed."""
+        functions: dict[str, list[str]] = {}
+        errors: dict[str, dict[str, Any]] = {}
+        for key, path in modules.items():
+            if key not in self.modules:
+                try:
+                    self.modules[key] = _import(path, f"grader_reference_{len(self.modules)}")
+                    self.paths[key] = path
+                except BaseException as exc:  # noqa: BLE001 - instructor code: any failure is a spec problem
+                    errors[key] = _error(exc, path)
+                    continue
+            module = self.modules[key]
+            functions[key] = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+        return {"functions": functions, "errors": errors}
+
+    def call(self, module: str, function: str, args: list[dict[str, Any]]) -> dict[str, Any]:
+        """The reference function's value on freshly built arguments, encoded as the child encodes values."""
+        from grader.arguments import build_argument
+        from grader.sandbox.encode import encode_value
+
+        target: Callable[..., Any] | None = getattr(self.modules.get(module), function, None)
+        if not callable(target):
+            return {"error": {"type": "LookupError", "message": f"reference function {function!r} is not defined", "line": None}}
+        try:
+            built = [build_argument(arg) for arg in args]
+            value = target(*built)
+        except BaseException as exc:  # noqa: BLE001 - reported to the grader as the exercise's bug
+            return {"error": _error(exc, self.paths.get(module))}
+        return {"value": encode_value(value)}
+
+    def inputs(self, args: list[dict[str, Any]]) -> dict[str, Any]:
+        """Build each argument once (spec expressions evaluated as the child will): None or why it failed."""
+        from grader.arguments import build_argument
+
+        errors: list[dict[str, Any] | None] = []
+        for arg in args:
+            try:
+                build_argument(arg)
+                errors.append(None)
+            except BaseException as exc:  # noqa: BLE001 - an instructor's expression may raise anything
+                errors.append(_error(exc))
+        return {"errors": errors}
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request."""
+        op = request.get("op")
+        if op == "load":
+            return self.load(dict(request.get("modules") or {}))
+        if op == "call":
+            return self.call(str(request.get("module")), str(request.get("function")), list(request.get("args") or []))
+        if op == "inputs":
+            return self.inputs(list(request.get("args") or []))
+        return {"error": {"type": "ProtocolError", "message": f"unknown request {op!r}", "line": None}}
+
+
+def _import(path: str, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def serve(requests_fd: int, replies_fd: int) -> None:
+    """Answer requests until the grader closes the pipe; never returns."""
+    status = 0
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # beside the children, one thread; the answers are small
+        server = ReferenceServer()
+        decoder = FrameDecoder()
+        while True:
+            try:
+                request = read_frame(requests_fd, decoder)
+            except EOFError:
+                break
+            write_frame(replies_fd, server.handle(request))
+    except BaseException:  # noqa: BLE001 - the grader sees the pipe close and reports it
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def main() -> None:
+    """Entry point where there is no fork: `python -m grader.sandbox.references`, talking on stdin and stdout."""
+    requests, replies = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(2, 1)  # whatever instructor code prints must not break the protocol
+    serve(requests, replies)
+
+
+class ReferenceWorker:
+    """The grader's side: one worker per sandbox, asked from any thread, one request at a time."""
+
+    def __init__(self, start: Callable[[], tuple[int, int, Callable[[], None], int | None]]) -> None:
+        self._start = start
+        self._lock = threading.Lock()
+        self._fds: tuple[int, int] | None = None
+        self._stop: Callable[[], None] | None = None
+        self._decoder = FrameDecoder()
+        self._loaded: dict[str, str] = {}
+        self._functions: dict[str, list[str]] = {}
+        self.pid: int | None = None
+        """The worker's process id while it runs (None before it starts)."""
+
+    def _ensure(self) -> tuple[int, int]:
+        if self._fds is None:
+            write_fd, read_fd, stop, self.pid = self._start()
+            self._fds, self._stop, self._decoder = (write_fd, read_fd), stop, FrameDecoder()
+            modules, self._loaded = self._loaded, {}
+            if modules:  # a restarted worker imports again what the old one had
+                self._request_locked({"op": "load", "modules": modules})
+                self._loaded = modules
+        return self._fds
+
+    def _request_locked(self, request: dict[str, Any]) -> dict[str, Any]:
+        import select
+
+        write_fd, read_fd = self._ensure()
+        try:
+            write_frame(write_fd, request)
+            if os.name != "nt":
+                ready, _, _ = select.select([read_fd], [], [], REPLY_TIMEOUT)
+                if not ready:
+                    raise ReferenceUnavailable(f"no answer within {REPLY_TIMEOUT:g} s")
+            reply = read_frame(read_fd, self._decoder)
+        except (OSError, EOFError, ValueError) as exc:
+            self._close_locked()
+            raise ReferenceUnavailable(f"the reference worker stopped ({exc})") from None
+        except ReferenceUnavailable:
+            self._close_locked()
+            raise
+        if not isinstance(reply, dict):
+            self._close_locked()
+            raise ReferenceUnavailable("the reference worker sent something that is not an answer")
+        return reply
+
+    def request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request and wait for its answer; ReferenceUnavailable when the worker cannot answer."""
+        with self._lock:
+            return self._request_locked(request)
+
+    def load(self, modules: dict[str, Path]) -> dict[str, Any]:
+        """Import these reference files (key -> path) in the worker; functions found and errors, by key."""
+        wanted = {key: str(path) for key, path in modules.items()}
+        with self._lock:
+            reply = self._request_locked({"op": "load", "modules": wanted})
+            for key in reply.get("functions", {}):
+                self._loaded[key] = wanted[key]
+                self._functions[key] = list(reply["functions"][key])
+        return reply
+
+    def call(self, module: str, function: str, args: list[dict[str, Any]]) -> dict[str, Any]:
+        """A reference function's encoded value (`{"value": ...}`) or its error (`{"error": ...}`).
+
+        `module` is the reference file's path; it is imported in the worker on first use.
+        """
+        with self._lock:
+            if module not in self._loaded:
+                reply = self._request_locked({"op": "load", "modules": {module: module}})
+                error = (reply.get("errors") or {}).get(module)
+                if error:
+                    return {"error": error}
+                self._loaded[module] = module
+            return self._request_locked({"op": "call", "module": module, "function": function, "args": args})
+
+    def _close_locked(self) -> None:
+        if self._fds is not None:
+            for fd in self._fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._fds = None
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+        self.pid = None
+
+    def close(self) -> None:
+        """Stop the worker."""
+        with self._lock:
+            self._close_locked()
+
+
+class InProcessReferences:
+    """Reference functions called in this very process (tests of the judge; instructor tools that have torch)."""
+
+    def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
+        self.functions = functions
+
+    def call(self, module: str, function: str, args: list[dict[str, Any]]) -> dict[str, Any]:
+        """Like ReferenceWorker.call, without a worker."""
+        from grader.arguments import build_argument
+        from grader.sandbox.encode import encode_value
+
+        target = self.functions.get(function)
+        if not callable(target):
+            return {"error": {"type": "LookupError", "message": f"reference function {function!r} is not defined", "line": None}}
+        try:
+            return {"value": encode_value(target(*[build_argument(a) for a in args]))}
+        except Exception as exc:  # noqa: BLE001 - reported like the worker's errors
+            return {"error": _error(exc)}
+
+
+if __name__ == "__main__":
+    main()
