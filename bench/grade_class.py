@@ -4,10 +4,13 @@ Builds a class of N submissions from submissions_example/ (right and wrong mixed
   - batch throughput (one warm worker, --jobs children at a time) and one-process-per-submission
     throughput (`grade FILE` run afresh for each, as many at a time as --jobs), and their ratio;
   - latency of `grade solution.py` against `python -c "import torch"` on the same machine;
-  - peak memory of the warm worker and of each child, and the grader's own memory over the batch.
+  - peak memory of the warm worker and of each child, and the grader's own memory over the batch;
+  - with --cluster: the same class graded on a Dask LocalCluster (one worker with --jobs threads, as
+    `grader worker --jobs N` runs on a machine) against the local pool, and the scheduler's own cost
+    per task on 10,000 tiny tasks (--cluster ADDRESS uses that cluster instead of a local one).
 Every figure is measured in this one run, so ratios compare like with like on a noisy machine.
 
-    python bench/grade_class.py --count 200 --jobs 2 --sample 8
+    python bench/grade_class.py --count 200 --jobs 2 --sample 8 [--cluster]
 """
 
 from __future__ import annotations
@@ -74,7 +77,9 @@ def batch(paths: list[Path], jobs: int, seed: int) -> dict[str, object]:
         child_peaks = []
         submissions = [(p, p.name) for p in paths]
         start = time.perf_counter()
+        scores = []
         for i, graded in enumerate(grade_many(submissions, exercises, sandbox, GradeOptions(seed=seed), jobs)):
+            scores.append((graded.scorecard.submission, graded.scorecard.score))
             peak = graded.scorecard.run.max_rss_kb if graded.scorecard.run and hasattr(graded.scorecard.run, "max_rss_kb") else None
             if peak:
                 child_peaks.append(peak / 1024)
@@ -82,7 +87,7 @@ def batch(paths: list[Path], jobs: int, seed: int) -> dict[str, object]:
                 grader_rss.append(rss_mb(os.getpid(), "VmRSS"))
         seconds = time.perf_counter() - start
         worker_peak = rss_mb(worker) if worker else float("nan")
-    return {"seconds": seconds, "per_submission": seconds / len(paths), "worker_peak_mb": worker_peak,
+    return {"seconds": seconds, "per_submission": seconds / len(paths), "worker_peak_mb": worker_peak, "scores": scores,
             "child_peak_mb": max(child_peaks) if child_peaks else None,
             "child_median_mb": statistics.median(child_peaks) if child_peaks else None,
             "grader_rss_mb": grader_rss}
@@ -99,6 +104,50 @@ def one_process_each(paths: list[Path], jobs: int, seed: int) -> float:
     return (time.perf_counter() - start) / len(paths)
 
 
+def on_cluster(paths: list[Path], jobs: int, seed: int, address: str | None, tiny: int) -> dict[str, object]:
+    """Grade the class on a Dask cluster (a LocalCluster of one worker with `jobs` threads unless `address`),
+    then time `tiny` tasks that do nothing: the scheduler's own cost per task."""
+    import dask
+    from distributed import LocalCluster
+
+    from grader.cluster.client import ClusterGrader, grade_many
+    from grader.cluster.plugin import GraderPlugin
+    from grader.cluster.tasks import echo
+    from grader.grading import GradeOptions
+    from grader.spec.loader import builtin_exercises_dir, load_exercises
+
+    started = time.perf_counter()
+    local = None
+    if address is None:
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            local = LocalCluster(n_workers=1, threads_per_worker=jobs, processes=True, host="127.0.0.1",
+                                 dashboard_address=None, plugins={GraderPlugin()})
+        address = local.scheduler_address
+    try:
+        cluster = ClusterGrader(address, builtin_exercises_dir())  # returns once a worker's warm worker is ready
+        ready = time.perf_counter() - started
+        exercises = load_exercises(builtin_exercises_dir(), references=cluster.references)
+        cluster.bundle_future().result()
+        submissions = [(p, p.name) for p in paths]
+        start = time.perf_counter()
+        scores = [(g.scorecard.submission, g.scorecard.score)
+                  for g in grade_many(submissions, exercises, cluster, GradeOptions(seed=seed))]
+        seconds = time.perf_counter() - start
+        client = cluster.client
+        threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
+        client.gather(client.map(echo, range(min(tiny, 100)), pure=False))  # the function is known to the workers
+        start = time.perf_counter()
+        # Submitted, run and their results gathered: what each grading task costs beyond the grading.
+        assert client.gather(client.map(echo, range(tiny), pure=False)) == list(range(tiny))
+        tiny_seconds = time.perf_counter() - start
+        cluster.close()
+    finally:
+        if local is not None:
+            local.close()
+    return {"seconds": seconds, "per_submission": seconds / len(paths), "ready": ready, "scores": scores,
+            "threads": threads, "local": local is not None, "tiny_seconds": tiny_seconds, "tiny": tiny}
+
+
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,6 +155,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
     parser.add_argument("--sample", type=int, default=8, help="submissions graded one process each")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cluster", nargs="?", const="local", metavar="ADDRESS",
+                        help="also grade the class on a Dask cluster: a LocalCluster, or the scheduler at ADDRESS")
+    parser.add_argument("--tiny-tasks", type=int, default=10_000, help="tiny tasks that measure the scheduler (--cluster)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +177,19 @@ def main() -> None:
               f"{result['child_peak_mb'] or float('nan'):.0f} MB (median {result['child_median_mb'] or float('nan'):.0f} MB); "
               f"grader RSS over the batch {', '.join(f'{m:.0f}' for m in result['grader_rss_mb'])} MB")
         print(f"this process's peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        if args.cluster:
+            remote = on_cluster(paths, args.jobs, args.seed, None if args.cluster == "local" else args.cluster,
+                                args.tiny_tasks)
+            where = (f"a LocalCluster (1 worker x {remote['threads']} threads)" if remote["local"]
+                     else f"{args.cluster} ({remote['threads']} threads)")
+            there = remote["per_submission"]
+            print(f"cluster: {args.count} submissions in {remote['seconds']:.1f} s on {where}: {there:.3f} s per "
+                  f"submission, {1 / there:.1f} per second; {there / per:.2f}x the local pool (target: at most 1.2x); "
+                  f"scores {'identical' if remote['scores'] == result['scores'] else 'DIFFERENT'} to the local pool's")
+            print(f"cluster start (scheduler, worker, warm worker ready): {remote['ready']:.1f} s, not counted above")
+            tiny = remote["tiny_seconds"]
+            print(f"scheduler overhead: {remote['tiny']} tiny tasks in {tiny:.1f} s: {1000 * tiny / remote['tiny']:.2f} ms "
+                  f"per task, {remote['tiny'] / tiny:.0f} tasks per second")
 
 
 if __name__ == "__main__":

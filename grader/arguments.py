@@ -7,6 +7,7 @@ on exactly the same values.
 from __future__ import annotations
 
 import builtins
+import importlib
 import math
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -15,19 +16,30 @@ from grader.wire import decode_array
 if TYPE_CHECKING:
     from grader.i18n import Msg
 
-# Spec expressions are the instructor's (trusted), but they only need arithmetic helpers.
-_SAFE_BUILTINS = {n: getattr(builtins, n) for n in ("abs", "min", "max", "float", "int", "len", "range", "sum", "tuple", "list")}
+# Spec expressions are the instructor's (trusted) and run with Python's ordinary builtins. A
+# restricted set breaks torch itself: C++ code called from an expression imports Python modules
+# at call time (`torch.where` imports on first use, `torch.tensor` finds `torch.storage`), and
+# such an import looks `__import__` up in the builtins of the calling frame, the expression's.
+# Whether it broke then depended on what had run before (an import done once is cached).
+# The copy is taken when this module is first imported, which in the child is in the warm
+# worker, before any submission runs: a submission that replaces `builtins.__import__` or
+# deletes a builtin does not change how the grader builds its arguments.
+_BUILTINS = dict(vars(builtins))
 
 
-def _namespace() -> dict[str, Any]:
-    import torch
+def _torch() -> Any:
+    # Not an `import` statement: that asks `builtins.__import__`, which a submission may have replaced.
+    return importlib.import_module("torch")
 
-    return {"torch": torch, "math": math, "__builtins__": _SAFE_BUILTINS}
+
+def _namespace(x: Any) -> dict[str, Any]:
+    # `x` among the globals, not as a local: a comprehension or lambda inside the expression has a
+    # scope of its own, which sees the globals but not the locals of the eval.
+    return {"torch": _torch(), "math": math, "__builtins__": _BUILTINS, "x": x}
 
 
 def _tensor(encoded: dict[str, Any]) -> Any:
-    import torch
-
+    torch = _torch()
     array = decode_array(encoded)
     dtype = getattr(torch, encoded["dtype"])
     return torch.from_numpy(array).to(dtype)
@@ -36,10 +48,9 @@ def _tensor(encoded: dict[str, Any]) -> Any:
 def make_function(expr: str) -> Callable[[Any], Any]:
     """The elementwise function `lambda x: <expr>`."""
     code = compile(expr, "<exercise spec>", "eval")
-    namespace = _namespace()
 
     def function(x: Any) -> Any:
-        return eval(code, namespace, {"x": x})
+        return eval(code, _namespace(x))
 
     function.__name__ = function.__qualname__ = "f"
     function.__doc__ = f"f(x) = {expr}"
@@ -55,7 +66,7 @@ def build_argument(wire: dict[str, Any]) -> Any:
     if kind == "graph":
         leaf = _tensor(wire["leaf"]).requires_grad_(True)
         code = compile(wire["expr"], "<exercise spec>", "eval")
-        return eval(code, _namespace(), {"x": leaf})
+        return eval(code, _namespace(leaf))
     if kind == "function":
         return make_function(wire["expr"])
     if kind == "value":

@@ -6,22 +6,26 @@ reporters' default) and chooses the words of attachments when they are written.
 
 from __future__ import annotations
 
-import re
+import logging
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.checks.base import Attachment, References, where
+from grader.checks.base import Attachment, ReferenceFailure, References, where
 from grader.hints import syntax_hint
 from grader.i18n import Lang, Text, msg
 from grader.judge import Attachments, import_verdict, judge_exercise, student_traceback, top_level_errors
+from grader.names import file_stem
 from grader.observations import ModuleReport
 from grader.plan import Plan, build_plan
 from grader.sandbox.supervisor import JobRequest, RunRecord, Sandbox
 from grader.scorecard import Artifact, CheckResult, ExerciseResult, RunInfo, Scorecard
-from grader.source import Submission, load_submission
+from grader.source import Submission, SubmissionError, load_submission
 from grader.spec.loader import LoadedExercise
+
+_log = logging.getLogger("grader")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Graded:
 
     scorecard: Scorecard
     attachments: Attachments = field(default_factory=dict)
+    identity: str = ""
+    """The submission's resolved path: what tells apart two submissions of the same name."""
 
 
 def _not_graded(exercises: list[LoadedExercise], submission: str, message: Text, lang: Lang,
@@ -100,7 +106,32 @@ def request_for(exercises: list[LoadedExercise], submission: Submission, options
 
 def grade_submission(path: Path, exercises: list[LoadedExercise], sandbox: Sandbox, options: GradeOptions,
                      display: str | None = None) -> Graded:
-    """Grade one submission. Raises SubmissionError only when the file does not exist."""
+    """Grade one submission. Raises SubmissionError only when the file does not exist.
+
+    A bug of the grader met while grading it costs this submission only: its scorecard says the
+    grader failed (`internal_error` holds the traceback, for the instructor), and a batch goes on.
+    A broken exercise (`ReferenceFailure`) is not the submission's: it propagates.
+    """
+    try:
+        graded = _grade(path, exercises, sandbox, options, display)
+    except (SubmissionError, ReferenceFailure):
+        raise
+    except Exception:  # noqa: BLE001 - the guard around one submission: whatever broke, the batch goes on
+        details = traceback.format_exc()
+        _log.error("grading %s failed inside the grader:\n%s", display or path, details)
+        return Graded(internal_error_scorecard(exercises, display or str(path), details, options.lang),
+                      identity=str(path.resolve()))
+    return Graded(graded.scorecard, graded.attachments, identity=str(path.resolve()))
+
+
+def internal_error_scorecard(exercises: list[LoadedExercise], submission: str, details: str, lang: Lang) -> Scorecard:
+    """Zero points and no blame: the grader itself failed on this submission (the traceback kept for the instructor)."""
+    card = _not_graded(exercises, submission, msg("internal_error"), lang, hint=msg("internal_error_hint"))
+    return card.model_copy(update={"internal_error": details[-20_000:]})
+
+
+def _grade(path: Path, exercises: list[LoadedExercise], sandbox: Sandbox, options: GradeOptions,
+           display: str | None = None) -> Graded:
     submission = load_submission(path, display)
     lang = options.lang
     if submission.decode_error:
@@ -165,16 +196,11 @@ def hidden_output(run: RunRecord, options: GradeOptions) -> str:
     return run.private_output.text() if run.private_output.total and options.show_hidden else ""
 
 
-def safe_name(text: str) -> str:
-    """A file-name-safe version of a submission or check name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "submission"
-
-
 def save_attachments(graded: Graded, directory: Path, lang: Lang | None = None) -> Scorecard:
     """Write a graded submission's attachments under `directory`, their words in `lang` (default: the
     scorecard's); the scorecard names the files."""
     words = lang or graded.scorecard.lang
-    stem = safe_name(Path(graded.scorecard.submission).stem)
+    stem = file_stem(graded.scorecard.submission, graded.identity or graded.scorecard.submission)
     exercises = []
     for exercise in graded.scorecard.exercises:
         checks = []

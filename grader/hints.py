@@ -39,10 +39,16 @@ _EXCEPTION_HINTS: list[tuple[str, re.Pattern[str], str]] = [
     ("RuntimeError", re.compile(r"same dtype|expected scalar type|but found (Double|Float)|float != double|double != float"), "mixed_dtype_hint"),
     ("AttributeError", re.compile(r"'NoneType' object has no attribute '(next_functions|name)'"), "grad_fn_none_hint"),
     ("AttributeError", re.compile(r"'NoneType' object has no attribute 'zero_'"), "zero_before_backward_hint"),
-    ("AttributeError", re.compile(r"'NoneType' object has no attribute"), "grad_none_hint"),
-    ("TypeError", re.compile(r"unsupported operand type\(s\) for .*NoneType|'NoneType' object is not subscriptable"), "grad_none_hint"),
     ("RecursionError", re.compile(r"maximum recursion depth"), "recursion_hint"),
 ]
+
+# A None where a tensor was needed: which None it was is read from the line that failed.
+_NONE_USED = [
+    ("AttributeError", re.compile(r"'NoneType' object has no attribute '(\w+)'")),
+    ("TypeError", re.compile(r"unsupported operand type\(s\) for .*NoneType|'NoneType' object is not subscriptable()")),
+]
+# `x.grad` read as a value (not `x.grad_fn`, not `x.grad.zero_()` handled above).
+_GRAD_READ = re.compile(r"\.grad\b(?!_)")
 
 
 def exception_hint(exc: ExceptionReport) -> Msg | None:
@@ -62,6 +68,26 @@ def exception_hint(exc: ExceptionReport) -> Msg | None:
     for type_name, pattern, key in _EXCEPTION_HINTS:
         if exc.type == type_name and pattern.search(exc.message):
             return msg(key)
+    return _none_hint(exc)
+
+
+def _none_hint(exc: ExceptionReport) -> Msg | None:
+    """Which None the failing line used: a `.grad` that backward() never filled, or a function's missing return.
+
+    Without the line there is no evidence of either, and no hint.
+    """
+    for type_name, pattern in _NONE_USED:
+        match = pattern.search(exc.message) if exc.type == type_name else None
+        if match is None:
+            continue
+        line = exc.frames[-1].text if exc.frames else ""
+        if _GRAD_READ.search(line):
+            return msg("grad_none_hint")
+        attribute = match.group(1)
+        called = re.search(r"([A-Za-z_][\w.]*)\([^()]*\)\s*\." + re.escape(attribute) + r"\b", line) if attribute else None
+        if called:
+            return msg("none_returned_hint", function=called.group(1), attribute=attribute)
+        return None
     return None
 
 

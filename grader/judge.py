@@ -3,20 +3,38 @@
 Runs in the trusted grader only, after the child is gone. Nothing the child said is a score:
 every verdict comes from a check kind's judge function comparing observations with references.
 It knows no language: results hold messages and spec texts, which reporters render.
+
+Two rules hold for every kind, built-in or plugin, before its judge function is asked:
+
+- A check whose calls all failed to return (raised, timed out, crashed) is `error`, never
+  `passed`: nothing was answered. Kinds whose calls answer by raising (`raises`) are exempt.
+- An absence check (`forbid_source`, `forbid_ops`, `autograd` with `expect: not_used`) earns
+  points only alongside an answer: at least one call of the functions it is about must have
+  returned something, a value other than None or a figure drawn. Not using cosine is worth
+  nothing in a file that computes nothing.
+
+Hints: the instructor's `hint:` is the hint of its check whenever the check does not pass; the
+grader's own hint then follows as a tip, and `builtin_hints: false` drops the grader's hints and
+tips from the check altogether.
 """
 
 from __future__ import annotations
 
 from grader.checks import available_kinds
-from grader.checks.base import Attachment, CheckContext, References, Verdict, how_it_ended, unimplemented, where
+from grader.checks.base import (
+    Attachment, CallView, CheckContext, References, Verdict, call_problem, function_names, how_it_ended, unimplemented,
+    where,
+)
 from grader.hints import exception_hint
 from grader.i18n import Text, msg
 from grader.observations import StudentFrame
 from grader.plan import Plan
 from grader.sandbox.supervisor import RunRecord
+from grader.observations import NoneValue
 from grader.scorecard import CheckResult, ExerciseResult, TopLevelError, TraceFrame
 from grader.source import Submission
 from grader.spec.loader import LoadedExercise
+from grader.spec.models import CheckBase
 
 Attachments = dict[tuple[str, str], tuple[Attachment, ...]]
 
@@ -72,6 +90,48 @@ def student_traceback(frames: tuple[StudentFrame, ...], submission: Submission) 
     return mapped
 
 
+def _answered(view: CallView) -> bool:
+    """Whether a call returned an answer: a value other than None, or a figure it drew."""
+    report = view.report
+    if view.outcome.status != "returned" or report is None:
+        return False
+    drew = bool(report.events and report.events.figures)
+    return drew or not (report.value is None or isinstance(report.value, NoneValue))
+
+
+def answer_problem(check: CheckBase, ctx: CheckContext) -> Verdict | None:
+    """The verdict when a check has nothing to judge: every call failed to return, or (absence checks) none answered."""
+    if not check.answers_by_raising:
+        views = [view for name in check.call_names() for view in ctx.calls(name)]
+        if views and not any(view.outcome.status == "returned" for view in views):
+            return call_problem(ctx, views[0])
+    if check.absence():
+        call_sets = [name for name in check.answer_call_sets(ctx.exercise) if name in ctx.exercise.calls]
+        views = [view for name in call_sets for view in ctx.calls(name)]
+        if not views:
+            return None  # nothing was called: nothing to go on either way (the kind's judge says what it can)
+        if not any(view.outcome.status == "returned" for view in views):
+            return call_problem(ctx, next(v for v in views if v.outcome.status != "returned"))
+        if not any(_answered(view) for view in views):
+            functions = function_names(ctx, call_sets)
+            return Verdict("failed", msg("absence_no_answer", functions=functions),
+                           line=ctx.function_line(functions[0]) if functions else None)
+    return None
+
+
+def _hints(check: CheckBase, verdict: Verdict, ran: bool) -> tuple[Text | None, list[Text]]:
+    """The hint and tips a check shows: the instructor's hint first, the grader's own unless switched off."""
+    hint, tips = verdict.hint, list(verdict.tips)
+    if not check.builtin_hints:
+        hint, tips = None, []
+    # The spec's hint is about the check's own mistake; it says nothing to a file that did not run.
+    if check.hint is not None and verdict.status != "passed" and ran:
+        if hint is not None:
+            tips.insert(0, hint)  # what the grader recognised still helps, below the instructor's word
+        hint = check.hint
+    return hint, tips
+
+
 def judge_exercise(
     loaded: LoadedExercise, submission: Submission, plan: Plan, run: RunRecord,
     show_hidden: bool, failed_import: Verdict | None, references: References | None = None,
@@ -87,12 +147,10 @@ def judge_exercise(
     not_run = Verdict("error", msg("not_imported"), line=failed_import.line) if failed_import else None
     for check in spec.checks:
         verdict = not_run if context is None else (
-            unimplemented(context, check.call_names()) or kinds[check.kind].judge(check, context))
+            unimplemented(context, check.call_names()) or answer_problem(check, context)
+            or kinds[check.kind].judge(check, context))
         assert verdict is not None
-        hint = verdict.hint
-        # The spec's hint is about the check's own mistake; it says nothing to a file that did not run.
-        if hint is None and check.hint is not None and verdict.status != "passed" and context is not None:
-            hint = check.hint
+        hint, tips = _hints(check, verdict, context is not None)
         earned = verdict.fraction if verdict.fraction is not None else (1.0 if verdict.status == "passed" else 0.0)
         duration = sum(
             run.calls[c.index].wall_time
@@ -105,7 +163,7 @@ def judge_exercise(
             id=check.id, kind=check.kind, title=check.title,
             status=verdict.status, score=round(check.points * earned, 6), max_score=check.points,
             message=msg("hidden_check") if withheld else verdict.message,
-            hint=None if withheld else hint, tips=[] if withheld else list(verdict.tips),
+            hint=None if withheld else hint, tips=[] if withheld else tips,
             line=None if withheld else line, cell=None if withheld else cell,
             duration=round(duration, 4), hidden=hidden, graded=check.points > 0,
             details={} if withheld else verdict.details,

@@ -9,6 +9,8 @@ the reporters' own labels.
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Sequence
 
 from grader.i18n import Lang, Localized, Msg, msg
@@ -43,6 +45,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     "source_too_long": {
         "en": "it holds {chars:,} characters of code, and the grader reads at most {limit:,}",
         "zh": "其中有 {chars:,} 个字符的代码，而评分器最多读取 {limit:,} 个",
+    },
+    "internal_error": {
+        "en": "The grader itself failed while grading this submission: that is a bug in the grader, not your mistake.",
+        "zh": "评分器在评这份提交时自身出错了：这是评分器的缺陷，不是你的错误。",
+    },
+    "internal_error_hint": {
+        "en": "Grade it again; if it fails the same way, send your file and the output to your instructor.",
+        "zh": "请再评一次；如果仍以同样的方式失败，请把你的文件和这段输出发给老师。",
+    },
+    # -- cluster
+    # Grading on a Dask cluster (grader/cluster/): the workers grading one submission died {tries} times.
+    "cluster_worker_lost": {
+        "en": "The grading machines stopped {tries} {tries:time|times} while grading this submission, so it was not graded. The sandbox keeps your code from harming them, so this is a problem of the grading cluster, not a mistake in your code.",
+        "zh": "评分机器在评这份提交时停止了 {tries} 次，因此它没有被评分。沙箱使你的代码无法损害评分机器，所以这是评分集群的问题，不是你代码中的错误。",
+    },
+    "cluster_worker_lost_hint": {
+        "en": "Submit it again later; if it fails the same way, tell your instructor (the grader's log names the machines).",
+        "zh": "请稍后再提交一次；如果仍以同样的方式失败，请告诉老师（评分器的日志记录了是哪些机器）。",
     },
     "not_text": {
         "en": "The submission cannot be read: {msg}.",
@@ -80,7 +100,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "文件在{where}停止运行（{type}：{msg}）：其后的语句没有运行。",
     },
     "top_level_more": {
-        "en": "{n} more top-level statements raised.",
+        "en": "{n} more top-level {n:statement|statements} raised.",
         "zh": "另有 {n} 条顶层语句抛出了异常。",
     },
     "stopped_before_definition": {
@@ -140,6 +160,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "why_not_reached": {"en": "it was never reached", "zh": "没有执行到它"},
     "ended_signal": {"en": "killed by {signal}", "zh": "被信号 {signal} 终止"},
     "ended_exit": {"en": "exit status {code}", "zh": "退出状态 {code}"},
+    "ended_invalid": {"en": "it sent the grader something it does not accept: {detail}",
+                      "zh": "它向评分器发送了不被接受的数据：{detail}"},
     "ended_unknown": {"en": "it ended without a report", "zh": "进程在报告前结束"},
     "ended_out_of_memory": {"en": "out of memory: the whole submission, every process together, used more than its limit",
                             "zh": "内存不足：整个提交（所有进程合计）使用的内存超过了上限"},
@@ -155,22 +177,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Your function must return (or raise) normally; do not call sys.exit(), exit() or os._exit() inside it.",
         "zh": "函数应当正常返回（或抛出异常）；不要在其中调用 sys.exit()、exit() 或 os._exit()。",
     },
-    "on_calls": {"en": "in {bad} of {total} calls", "zh": "（共 {total} 次调用中有 {bad} 次）"},
+    "on_calls": {"en": "in {bad} of {total} {total:call|calls}", "zh": "（共 {total} 次调用中有 {bad} 次）"},
     # -- comparing values ---------------------------------------------------------------------
     "type_tensor": {"en": "a tensor of shape {shape} ({dtype})", "zh": "形状为 {shape} 的张量（{dtype}）"},
     "type_ndarray": {"en": "a numpy array ({dtype})", "zh": "numpy 数组（{dtype}）"},
     "type_object": {"en": "an object of class {cls}", "zh": "{cls} 类的对象"},
-    "type_tuple": {"en": "a tuple of {n} items", "zh": "包含 {n} 个元素的元组"},
-    "type_list": {"en": "a list of {n} items", "zh": "包含 {n} 个元素的列表"},
+    "type_tuple": {"en": "a tuple of {n} {n:item|items}", "zh": "包含 {n} 个元素的元组"},
+    "type_list": {"en": "a list of {n} {n:item|items}", "zh": "包含 {n} 个元素的列表"},
     "type_int": {"en": "an int", "zh": "int"},
     "type_float": {"en": "a float", "zh": "float"},
     "type_bool": {"en": "a bool", "zh": "bool"},
     "type_str": {"en": "a string", "zh": "str"},
     "type_none": {"en": "None", "zh": "None"},
-    "at_index_x": {"en": "{index} (x={x:.6g})", "zh": "{index} (x={x:.6g})"},
+    "at_index_x": {"en": "{index} (x={x:.6g})", "zh": "{index}（x={x:.6g}）"},
     # {table}: "" or `values_rows`, the results next to the expected ones (`show_values: true`).
     "matches": {
-        "en": "{call} matches the reference on {n} calls.{table}",
+        "en": "{call} matches the reference on {n} {n:call|calls}.{table}",
         "zh": "{call} 在 {n} 次调用中都与参考答案一致。{table}",
     },
     "differs": {
@@ -179,10 +201,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "mismatch_type": {
         "en": "{name} is {got}, expected {expected}.",
-        "zh": "{name} 的类型是 {got}，应为 {expected}。",
+        "zh": "{name} 是 {got}，应为 {expected}。",
     },
     "mismatch_length": {
-        "en": "{name} has {got} items, expected {expected}.",
+        "en": "{name} has {got} {got:item|items}, expected {expected}.",
         "zh": "{name} 有 {got} 个元素，应为 {expected} 个。",
     },
     "mismatch_shape": {
@@ -194,11 +216,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{name} 的 dtype 是 {got}，应为 {expected}。",
     },
     "mismatch_values": {
-        "en": "{name} differs at {bad} of {total} entries; worst |diff| {diff:.2e} at {where} (got {got}, expected {expected}; rtol {rtol:g}, atol {atol:g}).",
-        "zh": "{name} 在 {total} 个元素中有 {bad} 个不一致；最大 |差值| {diff:.2e}，位于 {where}（得到 {got}，应为 {expected}；rtol {rtol:g}，atol {atol:g}）。",
+        "en": "{name} differs at {bad} of {total} {total:entry|entries}; worst |diff| {diff:.2e} at {where} (got {got}, expected {expected}; rtol {rtol:g}, atol {atol:g}).",
+        "zh": "{name} 在 {total} 个元素中有 {bad} 个不一致；最大绝对差 {diff:.2e}，位于 {where}（得到 {got}，应为 {expected}；rtol {rtol:g}，atol {atol:g}）。",
     },
     "mismatch_nonfinite": {
-        "en": "{name} contains NaN or infinity at {bad} of {total} entries (first at {where}).",
+        "en": "{name} contains NaN or infinity at {bad} of {total} {total:entry|entries} (first at {where}).",
         "zh": "{name} 在 {total} 个元素中有 {bad} 个为 NaN 或无穷（第一个位于 {where}）。",
     },
     "mismatch_scalar": {
@@ -254,7 +276,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The source uses {name} at {where}{more}.",
         "zh": "源代码在{where}使用了 {name}{more}。",
     },
-    "more_places": {"en": " (and {n} more places)", "zh": "（另有 {n} 处）"},
+    "more_places": {"en": " (and {n} more {n:place|places})", "zh": "（另有 {n} 处）"},
     "forbid_ops_ok": {
         "en": "{functions} did not call {names}.",
         "zh": "{functions} 没有调用 {names}。",
@@ -274,11 +296,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "autograd_missing": {
         "en": "{functions} did not run autograd (backward, torch.autograd.grad or torch.func) {where}.",
-        "zh": "{functions} 没有运行自动微分（backward、torch.autograd.grad 或 torch.func）{where}。",
+        "zh": "{functions} 没有运行自动微分{where}，即没有用 backward、torch.autograd.grad 或 torch.func 求导。",
     },
     "autograd_too_few": {
-        "en": "{functions} ran autograd {got} times in a call; at least {need} are needed {where}.",
-        "zh": "{functions} 在一次调用中只运行了 {got} 次自动微分；至少需要 {need} 次 {where}。",
+        "en": "{functions} ran autograd {got} {got:time|times} in a call; at least {need} are needed {where}.",
+        "zh": "{functions} 在一次调用中只运行了 {got} 次自动微分，而每次调用至少需要 {need} 次{where}。",
     },
     "autograd_no_create_graph": {
         "en": "{functions} never differentiated with create_graph=True {where}, so there was no graph of the first derivative to differentiate again.",
@@ -310,16 +332,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # -- control flow -------------------------------------------------------------------------
     "paths_ok": {
-        "en": "{function} took {paths} different paths through its control flow over {n} inputs.",
+        "en": "{function} took {paths} different {paths:path|paths} through its control flow over {n} {n:input|inputs}.",
         "zh": "在 {n} 个输入上，{function} 的控制流走了 {paths} 条不同的路径。",
     },
     "paths_too_few": {
-        "en": "{function} took {paths} path(s) through its control flow over {n} inputs; at least {need} are needed.{unreached}",
+        "en": "{function} took {paths} {paths:path|paths} through its control flow over {n} {n:input|inputs}; at least {need} are needed.{unreached}",
         "zh": "在 {n} 个输入上，{function} 的控制流只走了 {paths} 条路径；至少需要 {need} 条。{unreached}",
     },
     "unreached_lines": {"en": " Lines never reached: {lines}.", "zh": " 从未执行到的行：{lines}。"},
     # A notebook's places have commas of their own ("cell 2, line 3"), so they are set apart by semicolons.
     "unreached_cells": {"en": " Lines never reached: {lines:; }.", "zh": " 从未执行到的行：{lines:；}。"},
+    "paths_same_computation": {
+        "en": "{function} took {paths} paths over {n} calls, but they all compute the same thing (the same autograd graph): a branch that does not change the result is not control flow that matters.",
+        "zh": "{function} 在 {n} 次调用中走过 {paths} 条路径，但它们计算的是同一个东西（自动微分计算图相同）：不改变结果的分支不算真正起作用的控制流。",
+    },
+    "same_computation_hint": {
+        "en": "Let the branches compute different things (x ** 2 on one side, 3 * x on the other, say), so that the derivative depends on the path taken.",
+        "zh": "让各个分支计算不同的东西（例如一边是 x ** 2，另一边是 3 * x），使导数取决于所走的路径。",
+    },
     "no_branching": {
         "en": "{function} (and the functions of your file it calls) has no if, while or for statement, so its control flow cannot depend on x.",
         "zh": "{function}（以及它调用的你文件中的函数）中没有 if、while 或 for 语句，其控制流不可能依赖 x。",
@@ -343,7 +373,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{hand} 在全部 {n} 个点上都与 {function} 的自动微分梯度一致。",
     },
     "inconsistent": {
-        "en": "{hand} differs from autograd's gradient of {function} at {bad} of {n} points, e.g. x={x:.6g}: {hand} gives {got:.10g}, autograd {expected:.10g}.",
+        "en": "{hand} differs from autograd's gradient of {function} at {bad} of {n} {n:point|points}, e.g. x={x:.6g}: {hand} gives {got:.10g}, autograd {expected:.10g}.",
         "zh": "{hand} 在 {n} 个点中有 {bad} 个与 {function} 的自动微分梯度不一致，例如 x={x:.6g}：{hand} 给出 {got:.10g}，自动微分为 {expected:.10g}。",
     },
     "inconsistent_hint": {
@@ -366,6 +396,101 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{function} returned {got}; expected a number or a 0-d tensor.",
         "zh": "{function} 返回的是 {got}；应为数值或 0 维张量。",
     },
+    # -- instructors, second round -------------------------------------------------------------
+    # Routes and modes of autograd, as the child records them; {routes} is a list of `route_in_mode`.
+    "route_in_mode": {"en": "{route} ({mode})", "zh": "{route}（{mode}）"},
+    "route_backward": {"en": "backward()", "zh": "backward()"},
+    "route_grad": {"en": "torch.autograd.grad", "zh": "torch.autograd.grad"},
+    "route_jvp": {"en": "torch.func.jvp", "zh": "torch.func.jvp"},
+    "route_unpack_dual": {"en": "torch.autograd.forward_ad", "zh": "torch.autograd.forward_ad"},
+    "route_jacfwd": {"en": "torch.func.jacfwd", "zh": "torch.func.jacfwd"},
+    "mode_reverse": {"en": "reverse mode", "zh": "反向模式"},
+    "mode_forward": {"en": "forward mode", "zh": "前向模式"},
+    "autograd_used_routes": {
+        "en": "{functions} computed with autograd in every call, through {routes}.",
+        "zh": "{functions} 在每次调用中都使用了自动微分，途径：{routes}。",
+    },
+    "autograd_create_graph_ok_routes": {
+        "en": "{functions} differentiated through the first derivative (create_graph=True) in every call, through {routes}.",
+        "zh": "{functions} 在每次调用中都对一阶导数再次求导（create_graph=True），途径：{routes}。",
+    },
+    "autograd_forbidden_used_routes": {
+        "en": "{functions} ran autograd {where}, through {routes}; it must be worked out by hand.",
+        "zh": "{functions} 运行了自动微分 {where}，途径：{routes}；它应当由手工推导得出。",
+    },
+    "autograd_forbidden_mode_used": {
+        "en": "{functions} ran autograd in {mode} {where}, through {routes}; this exercise asks for it without {mode}.",
+        "zh": "{functions} 以{mode}运行了自动微分 {where}，途径：{routes}；本题要求不使用{mode}。",
+    },
+    "autograd_wrong_mode": {
+        "en": "{functions} did not run autograd in {mode} {where}: what ran was {routes}. This exercise asks for {mode}.",
+        "zh": "{functions} 没有以{mode}运行自动微分 {where}：实际运行的是 {routes}。本题要求使用{mode}。",
+    },
+    "autograd_missing_forward": {
+        "en": "{functions} did not run forward-mode autograd (torch.func.jvp, torch.func.jacfwd or torch.autograd.forward_ad) {where}.",
+        "zh": "{functions} 没有运行前向模式自动微分（torch.func.jvp、torch.func.jacfwd 或 torch.autograd.forward_ad）{where}。",
+    },
+    "forward_mode_hint": {
+        "en": "The exercise asks for forward mode: push a tangent v through the function with torch.func.jvp(f, (x,), (v,)), or with torch.autograd.forward_ad (make_dual inside `with dual_level():`, then unpack_dual(...).tangent). backward() and torch.autograd.grad are reverse mode.",
+        "zh": "本题要求使用前向模式：用 torch.func.jvp(f, (x,), (v,)) 把切向量 v 推过函数，或使用 torch.autograd.forward_ad（在 `with dual_level():` 中 make_dual，再取 unpack_dual(...).tangent）。backward() 和 torch.autograd.grad 属于反向模式。",
+    },
+    "reverse_mode_hint": {
+        "en": "The exercise asks for reverse mode: call backward() on a scalar, or torch.autograd.grad(y, x, grad_outputs=v). torch.func.jvp, jacfwd and forward_ad are forward mode.",
+        "zh": "本题要求使用反向模式：对标量调用 backward()，或使用 torch.autograd.grad(y, x, grad_outputs=v)。torch.func.jvp、jacfwd 和 forward_ad 属于前向模式。",
+    },
+    "loop_tip_grad": {
+        "en": "Correct. A call ran autograd {n} times: one torch.autograd.grad(y, x, grad_outputs=v) gives the vector-Jacobian product vᵀJ in one pass (v = torch.ones_like(y) for the gradient of y.sum()).",
+        "zh": "结果正确。某次调用运行了 {n} 次自动微分：一次 torch.autograd.grad(y, x, grad_outputs=v) 就能得到向量-雅可比积 vᵀJ（v = torch.ones_like(y) 时即 y.sum() 的梯度）。",
+    },
+    "loop_tip_forward": {
+        "en": "Correct. A call ran forward-mode autograd {n} times: one torch.func.jvp(f, (x,), (v,)) gives the Jacobian-vector product Jv in one pass.",
+        "zh": "结果正确。某次调用运行了 {n} 次前向模式自动微分：一次 torch.func.jvp(f, (x,), (v,)) 就能得到雅可比-向量积 Jv。",
+    },
+    # Absence checks (forbid_*, `not_used`) earn points only alongside an answer.
+    "absence_no_answer": {
+        "en": "No call of {functions} returned an answer (each returned None and drew nothing), so there is nothing yet for this check to credit.",
+        "zh": "{functions} 的调用都没有给出答案（都返回 None，也没有画图），因此这项检查还没有可以计分的内容。",
+    },
+    # gradient_consistency of any shape, and its cross-check against the function's own values.
+    "inconsistent_entries": {
+        "en": "{hand} differs from autograd's gradient of {function} at {bad} of {n} points, e.g. at {where} in call {call}: {hand} gives {got:.10g}, autograd {expected:.10g}.",
+        "zh": "{hand} 在 {n} 个点中有 {bad} 个与 {function} 的自动微分梯度不一致，例如第 {call} 次调用的 {where}：{hand} 给出 {got:.10g}，自动微分为 {expected:.10g}。",
+    },
+    "inconsistent_hint_smooth": {
+        "en": "Check the derivative term by term (chain rule, product rule); the points where the two disagree show where it goes wrong.",
+        "zh": "请逐项检查导数（链式法则、乘积法则）；两者不一致的点会告诉你哪里出了错。",
+    },
+    "grad_hand_not_array": {
+        "en": "{function} returned {got}; expected a number or a tensor shaped like x ({shape}).",
+        "zh": "{function} 返回的是 {got}；应为数值或与 x 形状相同（{shape}）的张量。",
+    },
+    "grad_hand_shape": {
+        "en": "{function} returned a result of shape {got}; expected x's shape {shape} (the gradient of {g}(x).sum()) or the whole Jacobian, {jacobian}.",
+        "zh": "{function} 返回结果的形状是 {got}；应为 x 的形状 {shape}（即 {g}(x).sum() 的梯度），或整个雅可比矩阵的形状 {jacobian}。",
+    },
+    "consistent_fd": {
+        "en": "{hand} agrees with autograd's gradient of {function} at all {n} points, and that gradient follows {function}'s own values at the {checked} of them away from a branch or kink.",
+        "zh": "{hand} 在全部 {n} 个点上都与 {function} 的自动微分梯度一致，并且在其中远离分支或折点的 {checked} 个点上，该梯度与 {function} 自身的取值相符。",
+    },
+    "fd_disagrees": {
+        "en": "Autograd's gradient of {function} does not follow {function}'s own values {where}: stepping x by {h:.1e} changes {function} at the rate {fd:.6g}, while autograd says {ad:.6g}. What {function} returns is not what its graph differentiates (a detach() or straight-through trick?), so it cannot vouch for {hand}.",
+        "zh": "{function} 的自动微分梯度与 {function} 自身的取值不符（{where}）：x 移动 {h:.1e} 时 {function} 的变化率为 {fd:.6g}，而自动微分给出 {ad:.6g}。{function} 返回的值并不是其计算图所求导的值（用了 detach() 或直通技巧？），因此它不能为 {hand} 作证。",
+    },
+    "fd_at_x": {"en": "at x={x:.6g}", "zh": "在 x={x:.6g} 处"},
+    "fd_at_call": {"en": "at the input of call {call}", "zh": "在第 {call} 次调用的输入处"},
+    "fd_hint": {
+        "en": "Compute g from x with differentiable torch operations only, so that autograd differentiates what g returns; do not mix detached values into it.",
+        "zh": "请只用可微的 torch 运算由 x 计算 g，使自动微分求导的正是 g 返回的值；不要在其中混入 detach 过的值。",
+    },
+    # Starter files of an exercise directory given with --exercises: the next step names it too.
+    "starter_header_exercises": {
+        "en": "Starter file: write each function below (each raises NotImplementedError until you do), then run `grade --exercises {directory} {file}`.",
+        "zh": "起始文件：请逐个完成下面的函数（完成之前它们都会抛出 NotImplementedError），然后运行 `grade --exercises {directory} {file}`。",
+    },
+    "starter_written_exercises": {
+        "en": "Wrote {path}: {functions} functions of {exercises} exercises to fill in. Then run: grade --exercises {directory} {path}",
+        "zh": "已写入 {path}：共 {exercises} 道练习的 {functions} 个函数待完成。完成后运行：grade --exercises {directory} {path}",
+    },
     # -- plots --------------------------------------------------------------------------------
     "plot_ok": {
         "en": "The figure shows {curves}, told apart by {how}.",
@@ -376,7 +501,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{function} 没有画出任何图。",
     },
     "plot_missing_curves": {
-        "en": "No curve in the figure follows {missing} at its own x coordinates ({n} curves found{found}).",
+        "en": "No curve in the figure follows {missing} at its own x coordinates ({n} {n:curve|curves} found{found}).",
         "zh": "图中没有任何曲线在其自身的 x 坐标上与 {missing} 吻合（共找到 {n} 条曲线{found}）。",
     },
     "plot_found_curves": {"en": "; {found} matched", "zh": "；其中 {found} 吻合"},
@@ -397,7 +522,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "figure_png": {"en": "figure drawn by {function}", "zh": "{function} 画出的图"},
     # -- short answers ------------------------------------------------------------------------
     "answer_collected": {
-        "en": "Your explanation ({words} words) is kept for your instructor; it earns no automatic points.",
+        "en": "Your explanation ({words} {words:word|words}) is kept for your instructor; it earns no automatic points.",
         "zh": "你的解释（{words} 个词）已保存供老师查看；它不计自动分数。",
     },
     "answer_missing": {
@@ -414,8 +539,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "隐藏检查期间的输出",
     },
     "hidden_output_withheld": {
-        "en": "{n} bytes printed during hidden checks are not shown.",
-        "zh": "隐藏检查期间输出的 {n} 字节未显示。",
+        "en": "{n:,} {n:byte|bytes} printed during hidden checks {n:is|are} not shown.",
+        "zh": "隐藏检查期间输出的 {n:,} 字节未显示。",
     },
     "isolation_network_namespace": {"en": "network not isolated", "zh": "网络未隔离"},
     "isolation_pid_namespace": {
@@ -537,12 +662,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "starter_optional": {"en": "Remove the # to set it: {summary}", "zh": "去掉 # 即可设置：{summary}"},
     "starter_written": {
-        "en": "Wrote {path}: {functions} functions of {exercises} exercises to fill in. Then run: grade {path}",
+        "en": "Wrote {path}: {functions} {functions:function|functions} of {exercises} {exercises:exercise|exercises} to fill in. Then run: grade {path}",
         "zh": "已写入 {path}：共 {exercises} 道练习的 {functions} 个函数待完成。完成后运行：grade {path}",
     },
     # -- course CI reports (Markdown, Gradescope, GitHub, JUnit) --------------------------------
     "ci_report_title": {"en": "Autograding: {submission}", "zh": "自动评分：{submission}"},
-    "ci_batch_title": {"en": "Autograding: {count} submissions", "zh": "自动评分：{count} 份提交"},
+    "ci_batch_title": {"en": "Autograding: {count} {count:submission|submissions}", "zh": "自动评分：{count} 份提交"},
     "ci_submission": {"en": "Submission", "zh": "提交"},
     "ci_exercise": {"en": "Exercise", "zh": "练习"},
     "ci_points": {"en": "Points", "zh": "得分"},
@@ -555,7 +680,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ci_tip": {"en": "Tip: {text}", "zh": "建议：{text}"},
     "ci_where_line": {"en": "line {line}", "zh": "第 {line} 行"},
     "ci_where_cell": {"en": "cell {cell}, line {line}", "zh": "第 {cell} 个单元格第 {line} 行"},
-    "ci_printed": {"en": "Your program printed ({bytes} bytes)", "zh": "你的程序输出（{bytes} 字节）"},
+    "ci_printed": {"en": "Your program printed ({bytes:,} {bytes:byte|bytes})", "zh": "你的程序输出（{bytes:,} 字节）"},
     "ci_not_run": {"en": "The submission did not run", "zh": "提交的代码无法运行"},
     "ci_check_title": {"en": "{exercise} / {check}: {score}/{max_score} points", "zh": "{exercise} / {check}：{score}/{max_score} 分"},
     "ci_check_tip": {"en": "{exercise} / {check}: a tip", "zh": "{exercise} / {check}：建议"},
@@ -564,6 +689,139 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Some checks stay hidden until grades are published; your total appears then.",
         "zh": "部分检查在成绩公布前保持隐藏；届时会显示你的总分。",
     },
+    # -- feedback, second round ----------------------------------------------------------------
+    # Diagnosis from how a value differs (grader/checks/diagnosis.py): each hint comes with its evidence.
+    "accumulated_repeat_hint": {
+        "en": "Called again on the same input, {function} returned {name} at {ratios:, then } times the expected value: gradients accumulate in .grad from one call to the next. Zero it (x.grad.zero_()) or make a fresh leaf (x = x.detach().requires_grad_()) in each call.",
+        "zh": "对同一输入再次调用时，{function} 返回的 {name} 依次是期望值的 {ratios:、} 倍：梯度在 .grad 中逐次累积。请在每次调用中清零（x.grad.zero_()），或重新创建叶子张量（x = x.detach().requires_grad_()）。",
+    },
+    "accumulated_sum_hint": {
+        "en": "Each call's {name} is the sum of the expected gradients of every call so far: one leaf's .grad is kept from call to call and accumulates. Make a fresh leaf from the input in each call (x = x.detach().requires_grad_()), or zero its .grad first.",
+        "zh": "每次调用返回的 {name} 都等于到目前为止所有调用的期望梯度之和：同一个叶子张量的 .grad 在各次调用之间被保留并累积。请在每次调用中由输入重新创建叶子张量（x = x.detach().requires_grad_()），或先把它的 .grad 清零。",
+    },
+    "gradient_weighted_hint": {
+        "en": "{name:cap} is the expected gradient times {weight}, element by element: backward(gradient=v) computes the gradient of (y * v).sum(), so v weights each element. For the plain gradient of the sum, pass gradient=torch.ones_like(y) or call y.sum().backward().",
+        "zh": "{name} 逐元素等于期望梯度乘以{weight}：backward(gradient=v) 计算的是 (y * v).sum() 的梯度，v 给每个元素加了权。要得到求和后的普通梯度，请传入 gradient=torch.ones_like(y)，或调用 y.sum().backward()。",
+    },
+    "weight_input": {"en": "the input {name}", "zh": "输入 {name}"},
+    "weight_returned": {"en": "{name}, which the function also returned", "zh": "函数同时返回的 {name}"},
+    "weight_value": {"en": "the value of {call}", "zh": "{call} 的值"},
+    "relation_scaled": {
+        "en": "Everywhere, {name} is {ratio:.6g} times the expected value.",
+        "zh": "{name} 处处都是期望值的 {ratio:.6g} 倍。",
+    },
+    "what_and_fact": {"en": "{what} {fact}", "zh": "{what}{fact}"},
+    # A value of one number: no "1 of 1 entries", no "at the value".
+    "mismatch_single": {
+        "en": "{name} is {got}, expected {expected} (|diff| {diff:.2e}; rtol {rtol:g}, atol {atol:g}).",
+        "zh": "{name} 是 {got}，应为 {expected}（绝对差 {diff:.2e}；rtol {rtol:g}，atol {atol:g}）。",
+    },
+    "fixed_loop_hint": {
+        "en": "A loop runs over range({n}), a size fixed in the code, but this input has {size} {size:entry|entries}: it fails on a shorter input and misses entries of a longer one. Loop over range(len(x)) (or x.numel()), or better, call y.sum().backward() once.",
+        "zh": "有一个循环遍历 range({n})，这个大小是写死在代码里的，而这个输入有 {size} 个元素：输入更短时会出错，更长时会漏掉元素。请遍历 range(len(x))（或 x.numel()），更好的做法是只调用一次 y.sum().backward()。",
+    },
+    "redefined_hint": {
+        "en": "{name} is defined {n} times ({places:; }). The grader runs the file as a whole, as running a notebook from top to bottom does, so the last definition ({last}) is the one every exercise uses. Give each exercise's helpers their own names.",
+        "zh": "{name} 被定义了 {n} 次（{places:；}）。评分器把文件作为一个整体运行，就像从上到下运行整个笔记本一样，所以每道练习用到的都是最后一个定义（{last}）。请给每道练习的辅助函数起各自的名字。",
+    },
+    "none_returned_hint": {
+        "en": "{function}(...) returned None, so .{attribute} cannot be used on its result: a function whose body ends without `return` returns None. Make {function} return its result.",
+        "zh": "{function}(...) 返回了 None，因此不能对其结果使用 .{attribute}：函数体结束时没有 `return` 的函数会返回 None。请让 {function} 返回它的结果。",
+    },
+    "use_autograd_hint": {
+        "en": "The exercise asks for autograd: make x require grad (x = x.detach().requires_grad_()), compute y from it, call y.sum().backward() or torch.autograd.grad, and return the gradient it gives.",
+        "zh": "本题要求使用自动微分：让 x 需要梯度（x = x.detach().requires_grad_()），由它计算 y，调用 y.sum().backward() 或 torch.autograd.grad，并返回由此得到的梯度。",
+    },
+    # returns_gradient (grader/checks/provenance.py)
+    "provenance_ok": {
+        "en": "{names:cap} came from autograd in every call of {function} ({routes}).",
+        "zh": "{function} 的每次调用中，{names} 都来自自动微分（{routes}）。",
+    },
+    "provenance_ok_second": {
+        "en": "{names:cap} came from autograd, after a create_graph=True differentiation, in every call of {function} ({routes}).",
+        "zh": "{function} 的每次调用中，{names} 都来自自动微分，且是在 create_graph=True 的求导之后得到的（{routes}）。",
+    },
+    "provenance_not_autograd": {
+        "en": "{name:cap} is not a gradient autograd produced {where}: it equals no .grad, torch.autograd.grad or torch.func result of its call, although autograd ran there {runs} {runs:time|times}. It was computed another way.",
+        "zh": "{name} 不是自动微分得到的梯度{where}：它与该次调用中任何 .grad、torch.autograd.grad 或 torch.func 的结果都不相等，尽管自动微分在其中运行了 {runs} 次。它是用别的方法算出来的。",
+    },
+    "provenance_no_run": {
+        "en": "{name:cap} cannot be a gradient autograd produced: autograd did not run {where}.",
+        "zh": "{name} 不可能是自动微分得到的梯度：自动微分没有运行{where}。",
+    },
+    "provenance_not_tensor": {
+        "en": "{name:cap} is {got}, not a gradient autograd produced {where}.",
+        "zh": "{name} 是 {got}，而不是自动微分得到的梯度{where}。",
+    },
+    "provenance_not_second": {
+        "en": "{name:cap} comes from {route}, but not from a differentiation after a create_graph=True run {where}: it is a first derivative, not the derivative of one.",
+        "zh": "{name} 来自 {route}，但不是在 create_graph=True 的求导之后再次求导得到的{where}：它是一阶导数，而不是对一阶导数再求导的结果。",
+    },
+    "provenance_hint": {
+        "en": "Return the gradient autograd itself computes (x.grad after backward(), or what torch.autograd.grad returns), not a value computed beside it; detach() or clone() it if you like.",
+        "zh": "请返回自动微分本身算出的梯度（backward() 之后的 x.grad，或 torch.autograd.grad 的返回值），而不是在旁边另外算出的值；需要的话可以对它 detach() 或 clone()。",
+    },
+    "route_forward_ad": {"en": "forward-mode AD", "zh": "前向模式自动微分"},
+    # short_answer: counted as the answer's own language counts.
+    "answer_collected_words": {
+        "en": "Your explanation ({n} {n:word|words}) is kept for your instructor; it earns no automatic points.",
+        "zh": "你的解释（{n} 个词）已保存供老师查看；它不计自动分数。",
+    },
+    "answer_collected_chars": {
+        "en": "Your explanation ({n} {n:character|characters}) is kept for your instructor; it earns no automatic points.",
+        "zh": "你的解释（{n} 个字）已保存供老师查看；它不计自动分数。",
+    },
+    "answer_feedback": {
+        "en": "Compare yours with a fuller answer. {text}",
+        "zh": "请对照更完整的回答。{text}",
+    },
+    # source.py: a file with nothing to grade.
+    "source_empty": {
+        "en": "it is empty ({size:,} {size:byte|bytes}, no code at all); write the exercises' functions in it (grade --starter FILE writes a file to start from)",
+        "zh": "它是空的（{size:,} 字节，没有任何代码）；请在其中写出各练习的函数（grade --starter FILE 会生成一个起始文件）",
+    },
+    "source_no_code": {
+        "en": "it holds no code, only blank lines and comments; write the exercises' functions in it (grade --starter FILE writes a file to start from)",
+        "zh": "其中没有代码，只有空行和注释；请在其中写出各练习的函数（grade --starter FILE 会生成一个起始文件）",
+    },
+    "source_no_code_cells": {
+        "en": "the notebook holds no code: its code cells are empty or hold only comments and IPython magics",
+        "zh": "这个笔记本中没有代码：它的代码单元格是空的，或者只有注释和 IPython 魔法命令",
+    },
+    # The text report's sentences (grader/reporters/text.py).
+    "report_printed_bytes": {"en": "Your program printed ({n:,} {n:byte|bytes}):", "zh": "你的程序输出（{n:,} 字节）："},
+    "report_footer": {
+        "en": "seed {seed} (reproduce with --seed {seed}) · isolation: {level}",
+        "zh": "随机种子 {seed}（用 --seed {seed} 复现）· 隔离：{level}",
+    },
+    "report_weaker_than_full": {"en": "Isolation was weaker than full: {missing:; }", "zh": "隔离程度低于完整隔离：{missing:；}"},
+    "report_aside": {"en": "({text})", "zh": "（{text}）"},
+    "isolation_level_namespaces": {"en": "namespaces", "zh": "命名空间"},
+    "isolation_level_partial": {"en": "partial", "zh": "部分命名空间"},
+    "isolation_level_rlimits_only": {"en": "rlimits-only", "zh": "仅资源限制"},
+    "isolation_level_process": {"en": "process", "zh": "仅独立进程"},
+    "isolation_file_allow_list": {"en": "no file allow-list (Landlock)", "zh": "没有文件访问白名单（Landlock）"},
+    "isolation_job_cgroup": {"en": "no cgroup of its own (limits count per process)", "zh": "没有独立的 cgroup（限制按进程计算）"},
+    "isolation_session": {"en": "no session of its own", "zh": "没有独立的会话"},
+    # A batch on the terminal (grader/cli/progress.py).
+    "batch_progress": {
+        "en": "{done}/{total} graded, {full} with full marks, {not_run} not run",
+        "zh": "已评 {done}/{total} 份，满分 {full} 份，未运行 {not_run} 份",
+    },
+    "batch_summary": {
+        "en": "Graded {n} {n:submission|submissions} in {seconds:.1f} s: {full} with full marks, {lost} with points lost, {not_run} not run.",
+        "zh": "用 {seconds:.1f} 秒评完 {n} 份提交：满分 {full} 份，有失分 {lost} 份，未运行 {not_run} 份。",
+    },
+    "fail_under_above_max": {
+        "en": "--fail-under {score:g} is more than the {max:g} {max:point|points} the selected exercises are worth, so no submission could reach it; give a score between 0 and {max:g}",
+        "zh": "--fail-under {score:g} 超过了所选练习的满分 {max:g} 分，任何提交都不可能达到；请给出 0 到 {max:g} 之间的分数",
+    },
+    # A command's name leads its error line, as in every language's shell ("ls: 无法访问…").
+    "grade_usage_prefix": {"en": "grade: {text}", "zh": "grade: {text}"},
+    # GitHub Classroom: one test per point, so that the reporter's table adds up (grader/reporters/github.py).
+    "ci_point_of": {"en": "{name} (point {i} of {n})", "zh": "{name}（第 {i} 分，共 {n} 分）"},
+    "ci_same_check": {"en": "Another point of {name}: the message is on the first of its points that did not pass.",
+                      "zh": "这是 {name} 的另一分：说明见该检查第一个未得到的分。"},
 }
 
 
@@ -573,20 +831,71 @@ class _Joined:
     def __init__(self, items: Sequence[str], separator: str) -> None:
         self.items = items
         self.separator = separator
+        self.prose = bool(items) and isinstance(items[0], _Prose)
 
     def __format__(self, spec: str) -> str:
+        if spec == "cap":
+            return _Prose(str(self)).__format__("cap") if self.prose else str(self)
         return (spec or self.separator).join(self.items)
 
     def __str__(self) -> str:
         return self.separator.join(self.items)
 
 
+class _Text(str):
+    """A text parameter; `{name:cap}` starts prose with a capital, for an English sentence that opens with it.
+
+    Plain strings are data (code, names, what the student wrote): `dydx` stays `dydx`.
+    """
+
+    prose = False
+
+    def __format__(self, spec: str) -> str:
+        if spec == "cap":
+            return self[:1].upper() + self[1:] if self.prose else str(self)
+        return str.__format__(self, spec)
+
+
+class _Prose(_Text):
+    """A rendered message or spec text: words of a sentence."""
+
+    prose = True
+
+
+class _Number:
+    """A number parameter: its own format specs apply (`{n:,}`, `{x:.2e}`), and `{n:one|other}` picks a word.
+
+    English nouns agree with their count (`{n} {n:curve|curves}`: "1 curve", "2 curves"); Chinese
+    has no plural, so its templates simply do not use the form.
+    """
+
+    def __init__(self, value: int | float) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        if "|" in spec:
+            one, other = spec.split("|", 1)
+            return one if self.value == 1 else other
+        return format(self.value, spec)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
 def _value(param: object, lang: Lang) -> object:
     """A parameter ready for str.format: texts rendered, lists joined, numbers kept for their format specs."""
     if isinstance(param, (Msg, Localized)):
-        return render(param, lang)
+        return _Prose(render(param, lang) or "")
+    if isinstance(param, str):
+        return _Text(param)
     if isinstance(param, (list, tuple)):
-        return _Joined([str(_value(item, lang)) for item in param], _template("list_separator", lang))
+        items = [_value(item, lang) for item in param]
+        return _Joined([v if isinstance(v, _Text) else str(v) for v in items], _template("list_separator", lang))
+    if isinstance(param, (int, float)) and not isinstance(param, bool):
+        return _Number(param)
     return param
 
 
@@ -607,8 +916,46 @@ def render(text: Msg | Localized | str | None, lang: Lang) -> str | None:
         return text.get(lang)
     if isinstance(text, Msg):
         template = text.template.get(lang) if text.template is not None else _template(text.key, lang)
-        return template.format(**{name: _value(param, lang) for name, param in text.params.items()})
+        values = {name: _value(param, lang) for name, param in text.params.items()}
+        return _format_chinese(template, values) if lang == "zh" else template.format(**values)
     raise TypeError(f"not a text: {type(text).__name__}")
+
+
+_FORMATTER = string.Formatter()
+_WIDE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+"""Chinese characters and full-width punctuation: no space is written between two of them."""
+
+
+def _format_chinese(template: str, values: dict[str, object]) -> str:
+    """`template.format(**values)`, without the space a template puts between a value and Chinese text.
+
+    A template writes `{name} 的类型`, right for `dydx 的类型`; when the value is Chinese
+    (`结果`), the space between two Chinese characters is wrong. Spaces inside a value (what the
+    student wrote) are kept as they are.
+    """
+    out = ""
+    for literal, field, spec, conversion in _FORMATTER.parse(template):
+        out = _join(out, literal)
+        if field is not None:
+            value, _ = _FORMATTER.get_field(field, (), values)
+            out = _join(out, _FORMATTER.format_field(_FORMATTER.convert_field(value, conversion), spec or ""))
+    return out
+
+
+_IDEOGRAPH = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z0-9]")
+
+
+def _join(left: str, right: str) -> str:
+    """`left + right`, with Chinese spacing at their seam: no space between two Chinese characters,
+    one between a Chinese character and a Latin word (`乘以 f(a)`)."""
+    if left.endswith(" ") and len(left) > 1 and _WIDE.match(left[-2]) and _WIDE.match(right[:1]):
+        return left[:-1] + right
+    if right.startswith(" ") and len(right) > 1 and _WIDE.match(left[-1:]) and _WIDE.match(right[1]):
+        return left + right[1:]
+    if (_IDEOGRAPH.match(left[-1:]) and _LATIN.match(right[:1])) or (_LATIN.match(left[-1:]) and _IDEOGRAPH.match(right[:1])):
+        return left + " " + right
+    return left + right
 
 
 def tr(lang: Lang, key: str, **params: object) -> str:

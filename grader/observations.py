@@ -237,6 +237,8 @@ class CallEvents(ObsModel):
     watched: dict[str, int]
     autograd: Annotated[list[AutogradEvent], Field(max_length=1000)]
     autograd_count: Count
+    autograd_failures: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=20)] = []
+    """Exceptions raised inside autograd's engine during the call, by type."""
     arcs: Annotated[list[tuple[int, int, int]], Field(max_length=20000)] | None = None
     figures: Annotated[list[FigureReport], Field(max_length=8)] | None = None
 
@@ -253,6 +255,8 @@ class CallReport(ObsModel):
     grad: Value | None = None
     grad_error: Literal["not_tensor", "no_graph", "failed", "unused"] | None = None
     grad_message: Text | None = None
+    graph_signature: Annotated[str, Field(max_length=64)] | None = None
+    """A digest of the autograd graph behind the returned tensor (for `grad: true` calls): equal for equal computations."""
     events: CallEvents | None = None
     provenance: Annotated[list[ProvenanceItem], Field(max_length=64)] | None = None
     """For each tensor returned: whether autograd produced it in this call."""

@@ -95,6 +95,26 @@ def _thin(curve: OverlayCurve) -> tuple[np.ndarray, np.ndarray]:
     return x[::step], y[::step]
 
 
+def _window(expected: list[OverlayCurve], drawn: list[OverlayCurve]) -> tuple[float, float, float, float]:
+    """The region to show: the expected curves' with a margin (the student's if there are none), always finite.
+
+    A drawn curve may span ±1e308 or hold a single point far away; matplotlib cannot place ticks
+    over such a range, and the overlay is about where the expected curves are.
+    """
+    points = [_thin(c) for c in (expected or drawn)]
+    xs = np.concatenate([x for x, _ in points] or [np.zeros(0)])
+    ys = np.concatenate([y for _, y in points] or [np.zeros(0)])
+    if not expected and xs.size:  # only the student's: keep its bulk, not its outliers
+        xs = xs[(xs >= np.percentile(xs, 1)) & (xs <= np.percentile(xs, 99))] if xs.size > 10 else xs
+        ys = ys[(ys >= np.percentile(ys, 1)) & (ys <= np.percentile(ys, 99))] if ys.size > 10 else ys
+    if not xs.size or not ys.size:
+        return -1.0, 1.0, -1.0, 1.0
+    x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+    x0, x1, y0, y1 = (max(v, -1e12) if i % 2 == 0 else min(v, 1e12) for i, v in enumerate((x0, x1, y0, y1)))
+    dx, dy = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
+    return x0 - 0.05 * dx, x1 + 0.05 * dx, y0 - 0.5 * dy, y1 + 0.5 * dy
+
+
 def _literal(label: str) -> str:
     """A label drawn as written: `$` would start matplotlib's math mode, which can fail to parse."""
     return label.replace("$", r"\$")
@@ -114,12 +134,18 @@ def render_overlay(drawn: list[OverlayCurve], expected: list[OverlayCurve], text
         x, y = _thin(curve)
         axes.plot(x, y, color="black", linestyle=_EXPECTED_STYLES[i % len(_EXPECTED_STYLES)], linewidth=3,
                   alpha=0.45, label=_literal(label))
+    x0, x1, y0, y1 = _window(expected, drawn)
     for curve, label in list(zip(drawn, text.drawn))[:MAX_CURVES]:
         x, y = _thin(curve)
+        # Points far outside the window are left out: they would make matplotlib's range infinite.
+        near = (np.abs(x) < 1e12) & (np.abs(y) < 1e12)
+        x, y = x[near], y[near]
         if curve.scatter:
             axes.scatter(x, y, s=6, label=_literal(label))
         else:
             axes.plot(x, y, linewidth=1.2, label=_literal(label))
+    axes.set_xlim(x0, x1)
+    axes.set_ylim(y0, y1)
     axes.set_title(_literal(text.title), fontfamily=family)
     axes.set_xlabel("x")
     axes.grid(alpha=0.3)

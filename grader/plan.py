@@ -6,11 +6,18 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from grader.inputs import Domain, wire_argument
+from grader.inputs import Domain, probe_arguments, wire_argument
 from grader.observations import FloatValue, IntValue, ModuleReport, SequenceValue
 from grader.spec.models import ExerciseBase, TensorInput
 
 MAX_DOMAIN = 1e6
+PROBE_SIGNS = ("+", "-")
+"""The two probes of a call (first tensor argument moved by +h·v and by -h·v)."""
+
+
+def probe_call_set(call_set: str, sign: str) -> str:
+    """The name under which a call set's probes are planned: never an identifier, so never a spec's call set."""
+    return f"{call_set}{sign}h"
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ def build_plan(exercises: list[ExerciseBase], module: ModuleReport, seed: int, r
                     problems[(exercise.id, name)] = problem or "domain_not_pair"
         captures = captures_by_call_set(exercise, render_figures)
         private = private_call_sets(exercise)
+        probed = {name for check in exercise.checks for name in check.probes()}
         for set_name, call_set in exercise.calls.items():
             described = module.functions.get(call_set.function)
             if described is None or not described.defined or not described.callable:
@@ -132,6 +140,16 @@ def build_plan(exercises: list[ExerciseBase], module: ModuleReport, seed: int, r
                             function=call_set.function, case=case_number, sample=sample, repeat=repeat,
                             args=args, grad=call_set.grad, capture=captures.get(set_name, frozenset()),
                             private=set_name in private,
+                        ))
+                    probes = probe_arguments(args, seed=seed, exercise=exercise.id, call_set=set_name,
+                                             case=case_number, sample=sample) if set_name in probed else None
+                    # The same function at two nearby points, for a finite-difference cross-check of the
+                    # gradient autograd finds for it; their paths (arcs) tell where a branch lies between.
+                    for sign, probe_args in zip(PROBE_SIGNS, probes or ()):
+                        calls.append(PlannedCall(
+                            index=len(calls), exercise=exercise.id, call_set=probe_call_set(set_name, sign),
+                            function=call_set.function, case=case_number, sample=sample, repeat=0,
+                            args=probe_args, grad=False, capture=frozenset({"arcs"}), private=set_name in private,
                         ))
     # Calls that only hidden checks judge come last: what is printed once they begin is withheld,
     # whatever the submission does, so nothing it prints about hidden inputs can reach a student.

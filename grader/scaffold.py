@@ -1,7 +1,8 @@
 """`grader new`: a new exercise folder that validates and passes `grader selftest` as generated.
 
-The folder holds exercise.yaml (with the editor schema header), reference.py, solution.py and one
-mutant; the JSON Schema is written beside the folder as schema.json, so the header's relative
+The folder holds exercise.yaml (with the editor schema header, and every text in English and
+Chinese), reference.py, a solution.py that reaches the answer another way than the reference, and
+one mutant; the JSON Schema is written beside the folder as schema.json, so the header's relative
 path `../schema.json` resolves wherever the instructor keeps their exercises.
 """
 
@@ -22,14 +23,18 @@ SCHEMA_MARK = '"title": "autograd-grader exercise spec"'
 EXERCISE_YAML = SCHEMA_HEADER + """
 # A new exercise: the student writes derivative(x), the derivative of x**3, with autograd.
 # Replace the function, inputs, calls and checks with your own; see docs/authoring.md.
+# Every text students read is given in English (en) and Chinese (zh); zh may be left out.
 # Then run: grader validate {parent}   and   grader selftest {parent}
 id: {id}
 title:
   en: The derivative of x**3 with autograd
+  zh: 用自动微分求 x**3 的导数
 description:
   en: >-
     Write derivative(x): for a 1-D float tensor x, return the derivative of x**3 at each entry,
     computed with autograd.
+  zh: >-
+    编写 derivative(x)：对一维浮点张量 x，返回 x**3 在每个元素处的导数，用自动微分计算。
 reference: reference.py
 
 functions:
@@ -37,6 +42,7 @@ functions:
     signature: (x)
     summary:
       en: returns a tensor shaped like x whose i-th entry is the derivative of x**3 at x_i, from autograd.
+      zh: 返回与 x 形状相同的张量，其第 i 个元素是 x**3 在 x_i 处的导数，用自动微分计算。
 
 inputs:
   x: {{kind: tensor, shape: [8], low: -2.0, high: 2.0}}
@@ -47,7 +53,7 @@ calls:
 checks:
   - id: values
     kind: compare
-    title: {{en: derivative matches autograd}}
+    title: {{en: derivative matches autograd, zh: 导数与自动微分的结果一致}}
     calls: values
     reference: derivative
     rtol: 1.0e-10
@@ -55,21 +61,23 @@ checks:
     points: 6
   - id: autograd
     kind: autograd
-    title: {{en: the derivative comes from autograd}}
+    title: {{en: the derivative comes from autograd, zh: 导数来自自动微分}}
     calls: [values]
     points: 4
 """
 
+# The reference and the model solution reach the same answer by different routes, so that the
+# self-test shows a solution a student might write passing against the instructor's reference.
 REFERENCE_PY = '''"""Reference answers for `{id}`, computed with autograd from the same arguments as the student's."""
 
 import torch
 
 
 def derivative(x):
-    """d(x**3)/dx at each entry of x."""
+    """d(x**3)/dx at each entry of x: the gradient of the sum, by torch.autograd.grad."""
     x = x.detach().clone().requires_grad_(True)
-    (x ** 3).sum().backward()
-    return x.grad
+    (grad,) = torch.autograd.grad((x ** 3).sum(), x)
+    return grad
 '''
 
 SOLUTION_PY = '''"""Model solution of `{id}`: `grader selftest` requires it to pass every check."""
@@ -78,9 +86,10 @@ import torch
 
 
 def derivative(x):
-    x = x.detach().clone().requires_grad_(True)
-    (x ** 3).sum().backward()
-    return x.grad
+    leaf = x.detach().clone().requires_grad_(True)  # a fresh leaf, so no gradient is left from an earlier call
+    y = leaf ** 3
+    y.backward(torch.ones_like(y))  # dy_i/dx_i for every i at once: y is elementwise in x
+    return leaf.grad
 '''
 
 MUTANT_PY = '''# fails: autograd

@@ -134,6 +134,8 @@ class Scorecard(ResultModel):
     error_cell: int | None = None
     error_traceback: list[TraceFrame] = []
     """When importing the submission raised: the student's frames, outermost first."""
+    internal_error: str | None = None
+    """When the grader itself failed on this submission (a bug): the traceback, for the instructor and the bug report."""
     top_level_errors: list[TopLevelError] = []
     """Top-level statements that raised while the rest of the file still ran (a failing demo line)."""
     run: RunInfo | None = None

@@ -15,7 +15,7 @@ import re
 import stat
 import tokenize
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -194,4 +194,27 @@ def load_submission(path: Path, display: str | None = None) -> Submission:
     if len(submission.source) > MAX_SOURCE_CHARS:
         return Submission(path, display, "", kind, submission.cells,
                           decode_error=msg("source_too_long", chars=len(submission.source), limit=MAX_SOURCE_CHARS))
+    if not data.strip():
+        return replace(submission, decode_error=msg("source_empty", size=len(data)))
+    if not has_code(submission.source):
+        key = "source_no_code_cells" if kind == "notebook" else "source_no_code"
+        return replace(submission, decode_error=msg(key))
     return submission
+
+
+_SKIPPED = "skipped by the grader"
+"""The comment on the lines a notebook's magics and shell commands became (see `_notebook_script`)."""
+
+
+def has_code(source: str) -> bool:
+    """Whether the source holds a statement of its own: not only blank lines, comments, or skipped notebook magics.
+
+    A file Python cannot parse has code (wrong code: the syntax error says so).
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    lines = source.splitlines()
+    return any(not (0 < node.lineno <= len(lines) and lines[node.lineno - 1].rstrip().endswith(_SKIPPED))
+               for node in tree.body)

@@ -3,11 +3,14 @@
 Each stub has the exact signature of the spec, the spec's summary as its docstring (in the
 chosen language) and a body that raises NotImplementedError, which the grader recognises as
 "not written yet". Optional module-level values are written commented out, with their example.
+When the exercises come from a directory of their own (`grade --exercises DIR`), the command the
+file tells students to run names that directory too.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 
 from grader.i18n import Lang
 from grader.messages import tr
@@ -20,7 +23,8 @@ _WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 """Chinese characters and full-width punctuation: two columns each, and no spaces between them."""
 _SPACE_BETWEEN_WIDE = re.compile(f"(?<=[{_WIDE}])\\s+(?=[{_WIDE}])")
 _IS_WIDE = re.compile(f"[{_WIDE}]")
-_TOKEN = re.compile(f"[{_WIDE}]|[^\\s{_WIDE}]+|\\s+")
+_TOKEN = re.compile(f"`[^`]*`|[{_WIDE}]|[^\\s{_WIDE}]+|\\s+")
+"""A code span (kept whole, so a command is never broken across lines), a wide character, a word, a space."""
 _NO_BREAK_BEFORE = set("，。、：；！？）》」』")
 """Punctuation that must not start a line."""
 _PLAIN_WORD = re.compile(r"^[a-z]{2,}\b(?![(.\[_])")
@@ -80,9 +84,20 @@ def function_count(exercises: list[ExerciseBase]) -> int:
     return len({name for exercise in exercises for name in exercise.functions})
 
 
-def render_starter(exercises: list[ExerciseBase], lang: Lang, file_name: str = "solution.py") -> str:
-    """The text of a starter file for these exercises, in their order, with comments in `lang`."""
-    lines = [*_comment(tr(lang, "starter_header", file=file_name)), ""]
+def next_step(lang: Lang, key: str, exercises_dir: str | None, **params: object) -> str:
+    """A sentence that ends with the `grade` command to run: with `--exercises DIR` when the exercises came from one."""
+    if exercises_dir is None:
+        return tr(lang, key, **params)
+    return tr(lang, f"{key}_exercises", directory=shlex.quote(exercises_dir), **params)
+
+
+def render_starter(exercises: list[ExerciseBase], lang: Lang, file_name: str = "solution.py",
+                   exercises_dir: str | None = None) -> str:
+    """The text of a starter file for these exercises, in their order, with comments in `lang`.
+
+    `exercises_dir`: the directory given with `--exercises`, which the command to run must name too.
+    """
+    lines = [*_comment(next_step(lang, "starter_header", exercises_dir, file=shlex.quote(file_name))), ""]
     lines.append("import torch")
     if _needs_pyplot(exercises):
         lines.append("import matplotlib.pyplot as plt")

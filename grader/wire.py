@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import struct
 from typing import Any, Iterator
 
@@ -42,9 +43,28 @@ class ProtocolError(Exception):
     """The other side sent something that is not a well-formed frame."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(value: Any) -> Any:
+    """The value with every lone surrogate in its strings replaced by U+FFFD.
+
+    A student's string may hold one (from `"\\ud800"` in their code, or a file name that is not
+    UTF-8); JSON carries it, but the strict parser on the other side refuses the whole frame, which
+    would cost the submission far more than the one string it is in.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if not value.isascii() and _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {clean_text(k): clean_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_text(v) for v in value]
+    return value
+
+
 def encode_frame(message: dict[str, Any]) -> bytes:
-    """A message as one frame: 4-byte big-endian length, then UTF-8 JSON."""
-    body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+    """A message as one frame: 4-byte big-endian length, then UTF-8 JSON (lone surrogates replaced)."""
+    body = json.dumps(clean_text(message), separators=(",", ":"), allow_nan=False).encode()
     if len(body) > MAX_FRAME_BYTES:
         raise ProtocolError(f"frame of {len(body)} bytes exceeds {MAX_FRAME_BYTES}")
     return HEADER.pack(len(body)) + body

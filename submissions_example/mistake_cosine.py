@@ -1,4 +1,4 @@
-# expect: score=46 lost=sin-derivative-plot
+# expect: score=45 lost=sin-derivative-plot
 """Mistake 6: the derivative of sin written as cos.
 
 The numbers are right, but the exercise is to let autograd find the derivative."""

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from grader.grading import GradeOptions, Graded, grade_submission
 from grader.messages import render
 from grader.sandbox.supervisor import Sandbox
+from grader.scorecard import Scorecard
 from grader.spec.loader import LoadedExercise, builtin_exercises_dir, load_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,10 +89,36 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     arguments = list(args[1:] if command == "grader" else args)
     script = Path(sys.executable).parent / command
     # The tests must behave the same inside a CI job: no annotations, no writes to the job's files.
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    # Nor may the terminal the suite runs in change the report: COLUMNS makes `grade` wrap it.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_")) and k != "COLUMNS"}
     full_env = {**inherited, **(env or {})}
     return subprocess.run([str(script), *arguments], cwd=cwd or ROOT, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+EXAMPLE_SEED = 20261126
+"""The seed every example submission is graded with (their `expect:` lines hold for it)."""
+
+
+@dataclass(frozen=True)
+class ExampleCards:
+    """Every file of submissions_example/ graded once: scorecards by file name, and how to grade them again."""
+
+    seed: int
+    cards: dict[str, Scorecard]
+    exercises: list[LoadedExercise]
+    environment: dict[str, str]
+    """An environment for running `grade` on them as a user would (no CI variables, no COLUMNS)."""
+
+
+@pytest.fixture(scope="session")
+def example_cards(sandbox, builtin) -> ExampleCards:
+    """The example submissions, graded once for every test that reads their scorecards."""
+    files = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb"))
+    cards = {p.name: grade_submission(p, builtin, sandbox, GradeOptions(seed=EXAMPLE_SEED),
+                                      display=f"submissions_example/{p.name}").scorecard for p in files}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_")) and k != "COLUMNS"}
+    return ExampleCards(EXAMPLE_SEED, cards, builtin, environment)
 
 
 def by_id(graded: Graded) -> dict[str, dict[str, object]]:

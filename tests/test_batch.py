@@ -63,3 +63,50 @@ def test_a_hanging_submission_does_not_stall_the_others(tmp_path, sandbox, built
     assert finished.index("a_hang.py") == 3  # the three quick ones finished while it hung
     assert en(results[0].scorecard.error) and "did not finish" in en(results[0].scorecard.error)
     assert all(r.scorecard.submission.startswith("quick") for r in results[1:])
+
+
+def test_a_grader_bug_costs_one_submission_and_the_batch_goes_on(tmp_path, sandbox, builtin, monkeypatch):
+    """An exception inside the judge for one submission: that one gets an internal error, the others their scores."""
+    from grader.checks import BUILTIN_KINDS
+    from grader.checks.base import CheckKind
+
+    original = BUILTIN_KINDS["compare"]
+
+    def judge(check, ctx):
+        if "bomb" in ctx.submission.display:
+            raise ZeroDivisionError("a bug in the judge")
+        return original.judge(check, ctx)
+
+    monkeypatch.setitem(BUILTIN_KINDS, "compare", CheckKind(original.model, judge))
+    paths = []
+    for name in ("first.py", "bomb.py", "last.py"):
+        shutil.copyfile(EXAMPLES / "solution.py", tmp_path / name)
+        paths.append(tmp_path / name)
+    cards = [g.scorecard for g in grade_many([(p, p.name) for p in paths], builtin, sandbox, GradeOptions(seed=7), jobs=2)]
+    assert [c.submission for c in cards] == ["first.py", "bomb.py", "last.py"]
+    assert cards[0].score == cards[2].score == 50 and not cards[0].internal_error
+    assert cards[1].score == 0 and "ZeroDivisionError: a bug in the judge" in cards[1].internal_error
+    assert "bug in the grader" in en(cards[1].error) and "not your mistake" in en(cards[1].error)
+
+
+def test_the_command_ends_with_exit_3_after_reporting_everyone(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader.checks import BUILTIN_KINDS
+    from grader.checks.base import CheckKind
+    from grader.cli import grade
+
+    original = BUILTIN_KINDS["raises"]
+
+    def judge(check, ctx):
+        if "bomb" in ctx.submission.display:
+            raise KeyError("broken")
+        return original.judge(check, ctx)
+
+    monkeypatch.setitem(BUILTIN_KINDS, "raises", CheckKind(original.model, judge))
+    for name in ("bomb.py", "fine.py"):
+        shutil.copyfile(EXAMPLES / "solution.py", tmp_path / name)
+    result = CliRunner().invoke(grade, [str(tmp_path), "-e", "double-backward", "--seed", "3"])
+    assert result.exit_code == 3
+    assert "fine.py" in result.stdout and "10/10" in result.stdout  # reported before the run ends
+    assert "the grader failed on" in result.stderr and "KeyError: 'broken'" in result.stderr

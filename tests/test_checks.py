@@ -202,6 +202,30 @@ def test_many_autograd_runs_earn_a_tip_not_a_deduction():
     assert verdict.status == "passed" and verdict.tips and "12" in en(verdict.tips[0])
 
 
+PROVENANCE = {"id": "r", "kind": "returns_gradient", "calls": ["values"], "names": ["dh"]}
+
+
+def test_returned_value_must_be_autograds_own():
+    own = judge(PROVENANCE, lambda call: returned(tensor([1, 2, 3]), events=events(autograd_count=1),
+                                                  provenance=[{"path": [], "autograd": True, "route": "backward"}]))
+    beside = judge(PROVENANCE, lambda call: returned(tensor([1, 2, 3]), events=events(autograd_count=1),
+                                                     provenance=[{"path": [], "autograd": False}]))
+    no_run = judge(PROVENANCE, lambda call: returned(tensor([1, 2, 3]), provenance=[{"path": [], "autograd": False}]))
+    assert own.status == "passed" and "backward()" in en(own.message)
+    assert beside.status == "failed" and beside.hint is not None and "dh" in en(beside.message)
+    assert no_run.status == "failed" and no_run.hint is None
+
+
+def test_second_derivative_must_follow_create_graph():
+    check = {**PROVENANCE, "after_create_graph": True}
+    first = judge(check, lambda call: returned(tensor([1, 2, 3]), events=events(autograd_count=1),
+                                               provenance=[{"path": [], "autograd": True, "route": "grad"}]))
+    second = judge(check, lambda call: returned(tensor([1, 2, 3]), events=events(autograd_count=2), provenance=[
+        {"path": [], "autograd": True, "route": "grad", "after_create_graph": True}]))
+    assert (first.status, second.status) == ("failed", "passed")
+    assert "create_graph" in en(first.hint)
+
+
 # -- control flow -------------------------------------------------------------------------
 FLOW = {"id": "p", "kind": "control_flow", "calls": "points", "min_paths": 2}
 

@@ -18,7 +18,7 @@ def test_full_solution_prints_fifty_and_exits_zero():
 def test_mistake_exits_one():
     result = run_cli(str(EXAMPLES / "mistake_cosine.py"), "--seed", "3")
     assert result.returncode == 1
-    assert "46/50" in result.stdout.splitlines()[0]
+    assert "45/50" in result.stdout.splitlines()[0]
 
 
 def test_json_stdout_is_only_the_scorecard_even_when_the_submission_prints(tmp_path):
@@ -75,7 +75,7 @@ def test_batch_json_lists_every_submission(tmp_path):
     result = run_cli(str(tmp_path), "--format", "json", "--seed", "5")
     assert result.returncode == 1
     cards = json.loads(result.stdout)["submissions"]
-    assert sorted((c["submission"].rsplit("/", 1)[-1], c["score"]) for c in cards) == [("mistake_cosine.py", 46), ("solution.py", 50)]
+    assert sorted((c["submission"].rsplit("/", 1)[-1], c["score"]) for c in cards) == [("mistake_cosine.py", 45), ("solution.py", 50)]
 
 
 def test_fail_under_sets_the_exit_status():

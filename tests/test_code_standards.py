@@ -21,6 +21,8 @@ FORBIDDEN = {
     "grader.checks": ("grader.grading", "grader.batch", "grader.reporters", "grader.cli", "grader.sandbox"),
     "grader.scorecard": ("grader.sandbox", "grader.judge", "grader.checks", "grader.grading", "grader.reporters", "grader.cli"),
     "grader.wire": ("grader.",),
+    "grader.store": ("grader.service", "grader.cli", "grader.sandbox"),
+    "grader.service": ("torch",),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from conftest import EXAMPLES, by_id, en
+from conftest import EXAMPLES, by_id, en, zh
 from grader.grading import GradeOptions, grade_submission
 from grader.i18n import Msg
 
@@ -139,7 +139,7 @@ def plot_sin_and_grad(x):
         assert (check.status, check.score) == ("failed", 0)  # ...but not the exercise
         assert "remove cos" in en(check.hint)
     assert "torch.cos" in en(checks["no-cosine-at-run-time"].message)
-    assert checks["no-cosine-in-source"].line == 5 and "line 5 (and 1 more places)" in en(checks["no-cosine-in-source"].message)
+    assert checks["no-cosine-in-source"].line == 5 and "line 5 (and 1 more place)" in en(checks["no-cosine-in-source"].message)
 
 
 def test_7_gradient_accumulating_between_calls_is_caught_by_calling_twice(grade_source, only):
@@ -151,7 +151,7 @@ def grad_f(a):
 """
     gradient = by_id(grade_source(source, only("vector-control-flow")))["vector-control-flow"]["gradient"]
     assert (gradient.status, gradient.score) == ("failed", 0)
-    assert "returned 2 times the first" in en(gradient.hint)
+    assert gradient.hint.key == "accumulated_repeat_hint" and "at 1, then 2 times the expected value" in en(gradient.hint)
     assert "x.grad.zero_()" in en(gradient.hint) and "x.detach().requires_grad_()" in en(gradient.hint)
 
 
@@ -170,7 +170,7 @@ def g_grad(x):
     checks = by_id(grade_source(source, only("custom-control-flow")))["custom-control-flow"]
     flow = checks["control-flow"]
     assert (flow.status, flow.score) == ("failed", 0)
-    assert "took 1 path(s)" in en(flow.message) and f"Lines never reached: {line_of(source, 'x * x')}" in en(flow.message)
+    assert "took 1 path through" in en(flow.message) and f"Lines never reached: {line_of(source, 'x * x')}" in en(flow.message)
     assert "condition that the inputs actually cross" in en(flow.hint)
     assert checks["gradient-agrees"].status == "passed"
 
@@ -261,3 +261,79 @@ def test_13_a_notebook_with_magics_and_shell_lines_scores_full_marks(tmp_path, s
     card = grade_submission(path, builtin, sandbox, GradeOptions(seed=13)).scorecard
     assert (card.score, card.max_score) == (50, 50), [(c.id, en(c.message)) for e in card.exercises for c in e.checks if c.status != "passed"]
     assert card.error is None
+
+
+def test_14_a_gradient_argument_that_weights_is_named_from_the_numbers(grade_source, only):
+    source = SECTION_F + """
+def grad_f(a):
+    a = a.detach().clone().requires_grad_(True)
+    d = f(a)
+    d.backward(d.detach())
+    return a.grad
+
+def sin_and_grad(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = torch.sin(x)
+    y.backward(x)
+    return y.detach(), x.grad
+"""
+    checks = by_id(grade_source(source, only("vector-control-flow", "sin-derivative-plot")))
+    by_value = checks["vector-control-flow"]["gradient"]
+    assert (by_value.status, by_value.score) == ("failed", 0)
+    assert by_value.hint.key == "gradient_weighted_hint"
+    assert "the expected gradient times the value of f(a), element by element" in en(by_value.hint)
+    by_input = checks["sin-derivative-plot"]["values"]
+    assert (by_input.status, by_input.score) == ("failed", 0) and "dydx differs" in en(by_input.message)
+    assert "dydx is the expected gradient times the input x" in en(by_input.hint)
+    for check in (by_value, by_input):
+        assert "(y * v).sum()" in en(check.hint) and "torch.ones_like(y)" in en(check.hint) and "y.sum().backward()" in en(check.hint)
+    assert "输入 x" in zh(by_input.hint) and "f(a) 的值" in zh(by_value.hint)
+    # The gradient is autograd's own, weighted: provenance has nothing to say against it.
+    assert checks["sin-derivative-plot"]["gradient-from-autograd"].status == "passed"
+
+
+def test_15_a_loop_of_a_fixed_size_fails_on_a_shorter_input_and_misses_entries_of_a_longer_one(grade_source, only):
+    source = """
+import torch
+
+def sin_and_grad(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = torch.sin(x)
+    for i in range(100):
+        y[i].backward(retain_graph=True)
+    return y.detach(), x.grad
+"""
+    values = by_id(grade_source(source, only("sin-derivative-plot")))["sin-derivative-plot"]["values"]
+    assert (values.status, values.score) == ("error", 0) and "IndexError" in en(values.message)
+    assert values.hint.key == "fixed_loop_hint" and "range(100)" in en(values.hint) and "64 entries" in en(values.hint)
+    assert "range(len(x))" in en(values.hint) and "y.sum().backward()" in en(values.hint)
+    assert values.traceback[-1].text == "y[i].backward(retain_graph=True)"
+    # A loop shorter than the input: entries from 10 on are never reached.
+    short = source.replace("range(100)", "range(10)")
+    values = by_id(grade_source(short, only("sin-derivative-plot")))["sin-derivative-plot"]["values"]
+    assert (values.status, values.score) == ("failed", 0) and "dydx differs at 54 of 64 entries" in en(values.message)
+    assert values.hint.key == "fixed_loop_hint" and "range(10)" in en(values.hint) and "range(len(x))" in en(values.hint)
+
+
+def test_16_a_notebook_cell_that_redefines_an_earlier_exercises_name_is_named_with_both_cells(tmp_path, sandbox, only):
+    code = (EXAMPLES / "solution.py").read_text()
+    before, after = code.split("# 5. Plot sin and its derivative without using cos.")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(before),
+        nbformat.v4.new_markdown_cell("## Exercise 5"),
+        nbformat.v4.new_code_cell("def f(x):\n    return torch.sin(x)\n" + after.replace("y = torch.sin(x)", "y = f(x)")),
+    ]
+    path = tmp_path / "answers.ipynb"
+    nbformat.write(notebook, str(path))
+    graded = grade_submission(path, only("vector-control-flow", "sin-derivative-plot"), sandbox, GradeOptions(seed=16))
+    checks = by_id(graded)
+    first = code.splitlines().index("def f(a):") + 1
+    for check_id in ("f-values", "gradient"):
+        check = checks["vector-control-flow"][check_id]
+        assert (check.status, check.score) == ("failed", 0)
+        assert check.hint.key == "redefined_hint"
+        assert f"f is defined 2 times (cell 1, line {first}; cell 3, line 1)" in en(check.hint)
+        assert "the last definition (cell 3, line 1) is the one every exercise uses" in en(check.hint)
+        assert "own names" in en(check.hint) and "最后一个定义（第 3 个单元格第 1 行）" in zh(check.hint)
+    assert graded.scorecard.exercises[1].score == 10  # exercise 5 itself is right

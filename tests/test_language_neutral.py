@@ -121,7 +121,7 @@ def test_message_parameters_keep_their_types_through_json():
     assert isinstance(message.params["diff"], float) and isinstance(flags.params["got"], bool)
     assert en(message) == ("the result differs at 1 of 3 entries; worst |diff| 1.23e-04 at [2] (x=1.5708) "
                            "(got 1.0, expected 2.0; rtol 1e-07, atol 0).")
-    assert zh(message).startswith("结果 在 3 个元素中有 1 个不一致；最大 |差值| 1.23e-04")
+    assert zh(message).startswith("结果在 3 个元素中有 1 个不一致；最大绝对差 1.23e-04")
 
 
 def test_non_finite_numbers_survive_the_stored_form():

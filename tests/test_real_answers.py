@@ -254,3 +254,36 @@ def plot_sin_and_grad(x):
     checks = by_id(grade_source(source, only("sin-derivative-plot")))["sin-derivative-plot"]
     assert checks["values"].status == "passed" and checks["autograd"].status == "passed"
     assert checks["plot"].status == "error" and "NameError" in en(checks["plot"].message)
+
+
+def test_a_branch_that_changes_nothing_is_not_control_flow(grade_source, only):
+    source = """
+import torch
+
+def g(x):
+    if x > 0:
+        pass          # two paths through the code, one computation
+    return x * x
+
+def g_grad(x):
+    return 2 * x
+"""
+    check = by_id(grade_source(source, only("custom-control-flow")))["custom-control-flow"]["control-flow"]
+    assert check.status == "failed" and check.details["paths"] == 2 and check.details["computations"] == 1
+    assert "compute the same thing" in en(check.message)
+
+
+def test_branches_differing_only_in_a_constant_are_control_flow(grade_source, only):
+    source = """
+import torch
+
+def g(x):
+    if x > 0:
+        return 2 * x
+    return 3 * x
+
+def g_grad(x):
+    return torch.tensor(2.0 if x > 0 else 3.0, dtype=x.dtype)
+"""
+    check = by_id(grade_source(source, only("custom-control-flow")))["custom-control-flow"]["control-flow"]
+    assert check.status == "passed" and check.details["computations"] == 2

@@ -260,7 +260,7 @@ def test_annotations_of_a_real_mistake_carry_the_file_and_line(sandbox, builtin)
     junit_doc = junit.render([card])
     xmlschema.XMLSchema(DATA / "junit-10.xsd").validate(junit_doc)
     results = json.loads(gradescope.render(card))
-    assert sum(t["score"] for t in results["tests"]) == pytest.approx(card.score) == 46
+    assert sum(t["score"] for t in results["tests"]) == pytest.approx(card.score) == 45
 
 
 def test_classroom_result_decodes_to_the_documented_fields():
@@ -272,12 +272,43 @@ def test_classroom_result_decodes_to_the_documented_fields():
     for test in payload["tests"]:
         assert set(test) == {"name", "status", "score", "message", "test_code", "filename", "line_no", "duration"}
         assert test["status"] in ("pass", "fail", "error")
-    failing = next(t for t in payload["tests"] if t["name"].endswith("with retain_graph, gradients accumulate"))
+    failing = next(t for t in payload["tests"] if t["name"].endswith("with retain_graph, gradients accumulate (point 1 of 3)"))
     assert (failing["filename"], failing["line_no"], failing["status"]) == ("student/hw.py", 12, "fail")
     assert failing["test_code"] == "grade student/hw.py -e double-backward --seed 42"
+    assert "Pass retain_graph=True" in failing["message"]
     single = json.loads(base64.b64decode(github.classroom_result([python_card()])))
-    assert single["status"] == "fail" and single["tests"][0]["name"] == "double-backward / second-backward-fails"
+    assert single["status"] == "fail" and single["tests"][0]["name"] == "double-backward / second-backward-fails (point 1 of 2)"
     assert json.loads(base64.b64decode(github.classroom_result([python_card()], fail_under=7)))["status"] == "pass"
+    # Classroom's reporter reads 0 as "no line" (null prints "line null"); a notebook's lines are inside cells.
+    assert {t["line_no"] for t in payload["tests"] if t["name"].startswith("student/hw.py: double-backward / second")} == {0}
+    assert {t["line_no"] for t in payload["tests"] if "hw.ipynb" in t["name"]} == {0}
+
+
+def _reporter_totals(payload: dict) -> tuple[float, float, float]:
+    """What autograding-grading-reporter prints: its table's score (share of passing tests times max_score),
+    the points it sends to Classroom (the sum of test scores), and the maximum."""
+    tests = payload["tests"]
+    table = sum(t["status"] == "pass" for t in tests) / len(tests) * payload["max_score"]
+    return table, sum(t["score"] for t in tests), payload["max_score"]
+
+
+@pytest.mark.parametrize("cards", [[python_card()], [notebook_card()], batch()], ids=["py", "ipynb", "batch"])
+def test_every_total_the_classroom_reporter_prints_is_the_graders(cards):
+    table, sent, most = _reporter_totals(json.loads(base64.b64decode(github.classroom_result(cards))))
+    score = sum(card.score for card in cards)
+    assert table == pytest.approx(score) and sent == pytest.approx(score)
+    assert most == sum(card.max_score for card in cards)
+
+
+def test_points_the_unit_cannot_divide_fall_back_to_a_test_per_check():
+    odd = python_card().model_copy(deep=True)
+    check = odd.exercises[0].checks[0].model_copy(update={"max_score": 1 / 3, "score": 1 / 3})
+    exercise = odd.exercises[0].model_copy(update={"checks": [check, *odd.exercises[0].checks[1:]]})
+    odd = odd.model_copy(update={"exercises": [exercise, *odd.exercises[1:]]})
+    assert github.point_unit([odd]) is None
+    payload = json.loads(base64.b64decode(github.classroom_result([odd])))
+    assert len(payload["tests"]) == sum(c.graded for e in odd.exercises for c in e.checks)
+    assert github.point_unit([python_card()]) == 1 and github.point_unit([notebook_card()]) == 2
 
 
 # -- Markdown and CSV -----------------------------------------------------------------------------
@@ -314,7 +345,7 @@ def test_grade_in_github_actions_fences_its_report_annotates_and_writes_every_fo
     lines = result.stdout.splitlines()
     token = re.fullmatch(r"::stop-commands::([0-9a-f]{32})", lines[0]).group(1)
     end = lines.index(f"::{token}::")
-    assert "46/50" in lines[1]
+    assert "45/50" in lines[1]
     annotations = [_parse_annotation(line) for line in lines[end + 1:] if line]
     cos_line = next(i for i, text in enumerate((EXAMPLES / "mistake_cosine.py").read_text().splitlines(), 1)
                     if "torch.cos(" in text and not text.lstrip().startswith("#"))
@@ -322,19 +353,19 @@ def test_grade_in_github_actions_fences_its_report_annotates_and_writes_every_fo
         (level, props["file"], props.get("line")) for level, props, _ in annotations}
     xmlschema.XMLSchema(DATA / "junit-10.xsd").validate(str(reports / "junit.xml"))
     gradescope_results = json.loads((reports / "results.json").read_text(encoding="utf-8"))
-    assert sum(t["score"] for t in gradescope_results["tests"]) == 46
-    assert "46/50" in (reports / "report.md").read_text(encoding="utf-8") and "46/50" in summary.read_text(encoding="utf-8")
-    assert (reports / "grades.csv").read_text(encoding="utf-8").splitlines()[1].startswith("submissions_example/mistake_cosine.py,46,50,")
+    assert sum(t["score"] for t in gradescope_results["tests"]) == 45
+    assert "45/50" in (reports / "report.md").read_text(encoding="utf-8") and "45/50" in summary.read_text(encoding="utf-8")
+    assert (reports / "grades.csv").read_text(encoding="utf-8").splitlines()[1].startswith("submissions_example/mistake_cosine.py,45,50,")
     [output] = outputs.read_text(encoding="utf-8").splitlines()
     payload = json.loads(base64.b64decode(output.removeprefix("result=")))
-    assert payload["status"] == "fail" and payload["max_score"] == 50 and sum(t["score"] for t in payload["tests"]) == 46
+    assert payload["status"] == "fail" and payload["max_score"] == 50 and sum(t["score"] for t in payload["tests"]) == 45
 
 
 def test_grade_json_in_github_actions_keeps_stdout_one_document_and_annotates_on_stderr(tmp_path):
     result = run_cli("submissions_example/mistake_cosine.py", "--seed", "3", "-e", "sin-derivative-plot", "--format", "json",
                      env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "", "GITHUB_OUTPUT": ""})
     assert result.returncode == 1
-    assert json.loads(result.stdout)["score"] == 6
+    assert json.loads(result.stdout)["score"] == 5
     assert "::stop-commands::" not in result.stdout
     assert any(line.startswith("::error file=submissions_example/mistake_cosine.py,line=") for line in result.stderr.splitlines())
 

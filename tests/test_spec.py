@@ -84,7 +84,7 @@ def test_dangling_names_are_errors_with_lines(tmp_path):
 
 def test_missing_reference_function_is_reported(tmp_path, sandbox):
     found = issues(write(tmp_path, GOOD, reference="def triple(x):\n    return 3 * x\n"), sandbox.references)
-    assert found[0].path == "checks[0]" and "no function 'double'" in found[0].message
+    assert found[0].path == "checks[0].reference" and "no function 'double'" in found[0].message
 
 
 def test_broken_reference_module_is_reported(tmp_path, sandbox):

@@ -10,7 +10,7 @@ import typing
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
-from grader.checks import autograd, compare, consistency, control_flow, forbid, plot, raises, short_answer
+from grader.checks import autograd, compare, consistency, control_flow, forbid, plot, provenance, raises, short_answer
 from grader.checks.base import CheckKind
 from grader.spec.models import CheckBase
 
@@ -27,6 +27,7 @@ BUILTIN_KINDS: dict[str, CheckKind] = {
     "gradient_consistency": consistency.KIND,
     "plot": plot.KIND,
     "short_answer": short_answer.KIND,
+    "returns_gradient": provenance.KIND,
 }
 """The built-in kinds, by the `kind` tag their YAML uses."""
 

@@ -206,7 +206,8 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
         exc = outcome.report.exception
         said = msg("call_raised", call=call, type=exc.type, msg=exc.message) if exc.message.strip() \
             else msg("call_raised_bare", call=call, type=exc.type)
-        return Verdict("error", said, hint=exception_hint(exc), line=exc.line, traceback=tuple(exc.frames))
+        return Verdict("error", said, hint=exception_hint(exc) or _source_hint(ctx, view, exc), line=exc.line,
+                       traceback=tuple(exc.frames))
     if outcome.status == "timeout":
         if outcome.reason == "call_timeout":
             timeout = msg("seconds", n=float(outcome.detail or 0))
@@ -224,6 +225,13 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
     return Verdict("error", msg("call_not_run", call=call, why=msg(f"why_{outcome.reason or 'not_reached'}")))
 
 
+def _source_hint(ctx: CheckContext, view: CallView, exc: Any) -> Msg | None:
+    """What the source shows about an exception no message pattern explains: a loop of a fixed size, a name defined twice."""
+    from grader.checks.diagnosis import loop_bound_hint, redefinition_hint
+
+    return loop_bound_hint(ctx, view, exc=exc) or redefinition_hint(ctx, view.planned.function)
+
+
 _SIGNAL = re.compile(r"^killed by (SIG[A-Z0-9]+|signal \d+)$")
 _EXIT = re.compile(r"^exit status (-?\d+)$")
 
@@ -235,6 +243,8 @@ def how_it_ended(description: str | None) -> Msg:
         return msg("ended_signal", signal=match.group(1).removeprefix("signal "))
     if match := _EXIT.match(text):
         return msg("ended_exit", code=int(match.group(1)))
+    if text.startswith("invalid: "):
+        return msg("ended_invalid", detail=text.removeprefix("invalid: "))
     return msg("ended_unknown")
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from grader.checks.base import CallView, CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
+from grader.checks.base import CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
+from grader.checks.diagnosis import Compared, diagnose, redefinition_hint
 from grader.checks.values import Tolerance, compare_value, short, type_name
 from grader.i18n import Localized, Msg, Text, msg
 from grader.observations import BoolValue, FloatValue, IntValue, TensorValue
@@ -40,35 +41,19 @@ class CompareCheck(CheckBase):
         return [self.reference]
 
 
-def _accumulation_ratio(views: list[CallView]) -> float | None:
-    """When a repeated call returned a multiple of the first call's (correct) result: that multiple."""
-    by_draw: dict[tuple[int, int], list[CallView]] = {}
-    for view in views:
-        by_draw.setdefault((view.planned.case, view.planned.sample), []).append(view)
-    for group in by_draw.values():
-        if len(group) < 2:
-            continue
-        first, second = group[0].report, group[1].report
-        if not (first and second and isinstance(first.value, TensorValue) and isinstance(second.value, TensorValue)):
-            continue
-        a, b = first.value.array.astype(np.float64), second.value.array.astype(np.float64)
-        if a.shape != b.shape or not np.any(np.abs(a) > 1e-8):
-            continue
-        ratios = b[np.abs(a) > 1e-8] / a[np.abs(a) > 1e-8]
-        if np.allclose(ratios, ratios.flat[0], rtol=1e-6) and abs(ratios.flat[0] - 1) > 1e-6:
-            return float(np.round(ratios.flat[0], 6))
-    return None
-
-
 def judge_compare(check: CompareCheck, ctx: CheckContext) -> Verdict:
-    """Compare each call's result with the reference; the first difference is the message."""
+    """Compare each call's result with the reference; the first difference is the message.
+
+    How the results differ (a multiple that grows from call to call, a weighting, a difference
+    quotient's error) chooses the hint: see grader/checks/diagnosis.py.
+    """
     missing = ctx.missing_function(check.calls)
     if missing:
         return missing
     views = ctx.calls(check.calls)
     tol = Tolerance(check.rtol, check.atol, check.exact_dtype)
     function = ctx.function_of(check.calls)
-    mismatches = []
+    compared: list[Compared] = []
     rows = []
     for view in views:
         problem = call_problem(ctx, view)
@@ -82,34 +67,27 @@ def judge_compare(check: CompareCheck, ctx: CheckContext) -> Verdict:
             label: Text = check.labels[view.planned.case] if check.labels and view.planned.case < len(check.labels) \
                 else view.describe()
             rows.append(msg("values_table", label=label, got=short(got), expected=_plain(expected)))
-        if mismatch:
-            mismatches.append((view, mismatch))
+        compared.append(Compared(view, expected, got, mismatch))
     # The rows are data too: each in its JSON form, as details hold plain data.
     details = {"values": [row.model_dump(mode="json") for row in rows]} if rows else {}
+    mismatches = [c for c in compared if c.mismatch is not None]
     if not mismatches:
         return Verdict("passed", msg("matches", call=function, n=len(views), table=_table(rows)), details=details)
-    view, mismatch = mismatches[0]
+    first = mismatches[0]
+    assert first.mismatch is not None
     where = msg("on_calls", bad=len(mismatches), total=len(views))
-    hint = None
-    ratio = _accumulation_ratio(views)
-    if ratio is not None:
-        hint = msg("accumulated_hint", ratio=ratio)
-    elif mismatch.hint_key:
-        hint = msg(mismatch.hint_key)
-    elif mismatch.kind == "values" and _without_autograd(view):
-        hint = msg("finite_difference_hint")  # close but not exact, and autograd never ran
-    return Verdict("failed", msg("differs", call=view.describe(), where=where, what=mismatch.message, table=_table(rows)),
+    found = diagnose(ctx, compared, check.reference, tol, check.outputs)
+    hint = found.hint or (msg(first.mismatch.hint_key) if first.mismatch.hint_key else None) \
+        or redefinition_hint(ctx, function)
+    what: Text = first.mismatch.message if found.fact is None else msg("what_and_fact", what=first.mismatch.message,
+                                                                        fact=found.fact)
+    return Verdict("failed", msg("differs", call=first.view.describe(), where=where, what=what, table=_table(rows)),
                    hint=hint, line=ctx.function_line(function), details=details)
 
 
 def _table(rows: list[Msg]) -> Text:
     """The table of values that follows a message, one row a line, or nothing."""
     return msg("values_rows", rows=rows) if rows else ""
-
-
-def _without_autograd(view: CallView) -> bool:
-    events = view.report.events if view.report else None
-    return events is not None and events.autograd_count == 0
 
 
 def _plain(expected: object) -> Text:

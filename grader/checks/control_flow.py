@@ -88,6 +88,7 @@ def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:
     if nodes and not any(isinstance(n, BRANCHING) for node in nodes for n in ast.walk(node)):
         return Verdict("failed", msg("no_branching", function=function), hint=msg("paths_hint"), line=line)
     paths = set()
+    computations: dict[frozenset[tuple[int, int, int]], set[str | None]] = {}
     executed: set[int] = set()
     traced = 0
     for view in ctx.calls(check.calls):
@@ -95,11 +96,20 @@ def judge_control_flow(check: ControlFlowCheck, ctx: CheckContext) -> Verdict:
         if events is None or events.arcs is None:
             continue
         traced += 1
-        paths.add(frozenset(events.arcs))
+        path = frozenset(events.arcs)
+        paths.add(path)
+        computations.setdefault(path, set()).add(view.report.graph_signature if view.report else None)
         executed.update(to for _, _, to in events.arcs if to > 0)
     if traced == 0:
         return Verdict("error", msg("no_observation", functions=function))
-    details = {"paths": len(paths), "calls": traced}
+    # A path counts only if it changes the computation: its autograd graph (operations and the
+    # constants they saved) differs. `if x > 0: pass`, or two branches doing the same, do not.
+    signatures = {sig for found in computations.values() for sig in found}
+    distinct = len(signatures) if None not in signatures else len(paths)
+    details = {"paths": len(paths), "computations": min(distinct, len(paths)), "calls": traced}
+    if len(paths) >= check.min_paths and distinct < check.min_paths:
+        return Verdict("failed", msg("paths_same_computation", function=function, paths=len(paths), n=traced),
+                       hint=msg("same_computation_hint"), line=line, details=details)
     if len(paths) >= check.min_paths:
         return Verdict("passed", msg("paths_ok", function=function, paths=len(paths), n=traced), details=details)
     unreached = _unreached(nodes, executed)

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from grader.checks.base import CheckContext, CheckKind, Verdict, function_names, unimplemented
 from grader.i18n import msg
-from grader.spec.models import IDENT, CheckBase
+from grader.spec.models import IDENT, CheckBase, ExerciseBase, did_you_mean
 
 
 class ForbidSourceCheck(CheckBase):
@@ -19,7 +19,23 @@ class ForbidSourceCheck(CheckBase):
     names: Annotated[list[Annotated[str, Field(pattern=IDENT)]], Field(min_length=1)]
     """Identifiers that must not appear: as a name, an attribute (`torch.cos`), an import, or a string given to getattr."""
     functions: list[Annotated[str, Field(pattern=IDENT)]] | None = None
-    """Only look inside these functions (default: the whole file)."""
+    """Only look inside these functions, each declared under `functions` (default: the whole file)."""
+
+    def absence(self) -> bool:
+        """A name that must not appear."""
+        return True
+
+    def answer_call_sets(self, exercise: ExerciseBase) -> list[str]:
+        """The call sets of the functions searched (all of the exercise's when the whole file is)."""
+        scope = set(self.functions) if self.functions else set(exercise.functions)
+        return [name for name, call in exercise.calls.items() if call is not None and call.function in scope]
+
+    def problems_in(self, exercise: ExerciseBase) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every function searched must be one the exercise declares: a misspelt one would be searched for nothing."""
+        declared = ", ".join(sorted(exercise.functions)) or "none"
+        return [(("functions", i), f"{name!r} is not declared under `functions`{did_you_mean(name, exercise.functions)} "
+                                   f"(declared: {declared})")
+                for i, name in enumerate(self.functions or []) if name not in exercise.functions]
 
 
 class ForbidOpsCheck(CheckBase):
@@ -29,11 +45,15 @@ class ForbidOpsCheck(CheckBase):
     calls: Annotated[list[Annotated[str, Field(pattern=IDENT)]], Field(min_length=1)]
     """The call sets during which the operations are forbidden."""
     ops: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*\.[A-Za-z_][A-Za-z0-9_]*$")]], Field(min_length=1)]
-    """Qualified names: torch functions and methods as torch names them (`torch.cos`, `torch.Tensor.cos`), others by module (`numpy.cos`, `math.cos`)."""
+    """Qualified names, each resolved when the spec is validated: torch functions and methods as torch names them (`torch.cos`, `torch.Tensor.cos`, `torch.autograd.grad`, `torch.func.jvp`), others by module (`numpy.cos`, `math.cos`)."""
 
     def watched(self) -> list[str]:
         """What the child must watch for."""
         return list(self.ops)
+
+    def absence(self) -> bool:
+        """Calls that must not happen."""
+        return True
 
 
 def _uses(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:

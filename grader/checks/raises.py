@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -16,6 +16,7 @@ from grader.spec.models import IDENT, CheckBase
 class RaisesCheck(CheckBase):
     """Every call must raise the given exception type, with a message matching `match`."""
 
+    answers_by_raising: ClassVar[bool] = True
     kind: Literal["raises"]
     calls: str = Field(pattern=IDENT)
     """The call set whose calls must raise."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -44,9 +45,28 @@ def judge_short_answer(check: ShortAnswerCheck, ctx: CheckContext) -> Verdict:
     text = value.v.strip()
     if not text:
         return Verdict("failed", msg("answer_missing", name=check.variable))
-    tips = (check.feedback,) if check.feedback else ()
-    return Verdict("passed", msg("answer_collected", words=len(text.split())), tips=tips,
+    # The model answer comes as such: introduced, so that no label has to say what it is.
+    tips = (msg("answer_feedback", text=check.feedback),) if check.feedback else ()
+    count, unit = answer_length(text)
+    return Verdict("passed", msg(f"answer_collected_{unit}", n=count), tips=tips,
                    details={"answer": text, "answer_variable": check.variable})
+
+
+# Chinese, Japanese and Korean ideographs: text written in them has no spaces between words.
+_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def answer_length(text: str) -> tuple[int, Literal["words", "chars"]]:
+    """How long an answer is, counted as its own language counts: words, or for Chinese characters.
+
+    Chinese is counted as a word processor counts it (字数): each character, plus each word of
+    Latin script in between (`create_graph=True`).
+    """
+    ideographs = len(_IDEOGRAPH.findall(text))
+    latin_words = sum(1 for word in _IDEOGRAPH.sub(" ", text).split() if re.search(r"[^\W_]", word))
+    if ideographs > latin_words:
+        return ideographs + latin_words, "chars"
+    return len(text.split()), "words"
 
 
 KIND = CheckKind(ShortAnswerCheck, judge_short_answer)

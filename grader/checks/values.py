@@ -88,6 +88,10 @@ def compare_arrays(name: Text, got: np.ndarray, expected: np.ndarray, tol: Toler
     if not bad.any():
         return None
     worst = tuple(int(i) for i in np.unravel_index(np.nanargmax(np.where(bad, diff, -1.0)), diff.shape)) if diff.shape else ()
+    if got.size == 1:
+        return Mismatch(msg("mismatch_single", name=name, got=repr(float(np.real(got[worst]))),
+                            expected=repr(float(np.real(expected[worst]))), diff=float(diff[worst]),
+                            rtol=tol.rtol, atol=tol.atol), kind="values")
     return Mismatch(msg(
         "mismatch_values", name=name, bad=int(bad.sum()), total=int(got.size), diff=float(diff[worst]),
         where=_where(worst, inputs), got=repr(float(np.real(got[worst]))), expected=repr(float(np.real(expected[worst]))),

@@ -14,6 +14,8 @@ import click
 from grader.cli.common import EXIT_FAILED, EXIT_OK, run_command
 from grader.cli.grade import grade
 from grader.cli.instructor import grader
+from grader.cli import service as _service  # noqa: F401 - registers `grader serve`, `submit` and `token`
+from grader.cli import cluster as _cluster  # noqa: F401 - registers `grader worker`
 
 __all__ = ["grade", "grade_main", "grader", "grader_main"]
 

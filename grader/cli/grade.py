@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -13,8 +14,9 @@ import click
 
 from grader import __version__
 from grader.cli import ci
-from grader.cli.common import EXIT_FAILED, EXIT_OK, UsageProblem, fail, load_selected_exercises, use_color
+from grader.cli.common import EXIT_BUG, EXIT_FAILED, EXIT_OK, UsageProblem, fail, load_selected_exercises, use_color
 from grader.cli.progress import Progress
+from grader.names import display_name
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
 
@@ -29,11 +31,11 @@ def collect_submissions(paths: tuple[str, ...]) -> list[tuple[Path, str]]:
                              if p.is_file() and p.suffix in SUBMISSION_SUFFIXES and not p.name.startswith("."))
             if not entries:
                 raise UsageProblem(f"{raw}: no .py or .ipynb files in this directory")
-            found.extend((p, str(p)) for p in entries)
+            found.extend((p, display_name(str(p))) for p in entries)
         elif path.is_file():
             if path.suffix not in SUBMISSION_SUFFIXES:
                 raise UsageProblem(f"{raw}: not a .py file or .ipynb notebook")
-            found.append((path, raw))
+            found.append((path, display_name(raw)))
         else:
             raise UsageProblem(f"{raw}: no such file or directory")
     return found
@@ -43,8 +45,7 @@ def _write_starter(target: str, paths: tuple[str, ...], exercise_ids: tuple[str,
                    lang: str | None) -> NoReturn:
     """`grade --starter [PATH]`: stubs for the selected exercises to PATH (never over a file) or stdout; exit 0."""
     from grader.i18n import detect_lang
-    from grader.messages import tr
-    from grader.starter import function_count, render_starter
+    from grader.starter import function_count, next_step, render_starter
 
     if paths:
         fail(f"grade: --starter writes a starter file and grades nothing; give either --starter [PATH] or {paths[0]} to grade")
@@ -55,18 +56,35 @@ def _write_starter(target: str, paths: tuple[str, ...], exercise_ids: tuple[str,
         fail(f"grade: {target} already exists and is left as it is; choose another name for the starter file")
     language = lang or detect_lang()
     specs = [e.spec for e in load_selected_exercises(exercises_dir, exercise_ids, "grade")]
+    # Students run the file against the same exercises: the command it names carries --exercises DIR.
+    directory = str(exercises_dir) if exercises_dir is not None else None
     if target == "-":
-        click.echo(render_starter(specs, language), nl=False)  # type: ignore[arg-type]
+        click.echo(render_starter(specs, language, exercises_dir=directory), nl=False)  # type: ignore[arg-type]
         sys.exit(EXIT_OK)
     try:
         with path.open("x", encoding="utf-8") as out:
-            out.write(render_starter(specs, language, path.name))  # type: ignore[arg-type]
+            out.write(render_starter(specs, language, path.name, exercises_dir=directory))  # type: ignore[arg-type]
     except FileExistsError:
         fail(f"grade: {target} already exists and is left as it is; choose another name for the starter file")
     except OSError as exc:
         fail(f"grade: cannot write {target}: {exc.strerror}")
-    click.echo(tr(language, "starter_written", path=target, functions=function_count(specs), exercises=len(specs)))  # type: ignore[arg-type]
+    click.echo(next_step(language, "starter_written", directory, path=target,  # type: ignore[arg-type]
+                         functions=function_count(specs), exercises=len(specs)))
     sys.exit(EXIT_OK)
+
+
+def _check_fail_under(fail_under: float | None, exercises: list[Any], lang: str | None) -> None:
+    """A `--fail-under` no submission could reach (or below zero) is a usage error: exit 2, saying the range."""
+    from grader.i18n import detect_lang
+    from grader.messages import tr
+
+    if fail_under is None:
+        return
+    most = sum(e.spec.max_score for e in exercises)
+    if not 0 <= fail_under <= most:
+        language = lang or detect_lang()
+        fail(tr(language, "grade_usage_prefix",  # type: ignore[arg-type]
+                text=tr(language, "fail_under_above_max", score=fail_under, max=most)))  # type: ignore[arg-type]
 
 
 def _private_paths(submissions: list[tuple[Path, str]], artifacts_dir: Path | None) -> tuple[str, ...]:
@@ -76,17 +94,30 @@ def _private_paths(submissions: list[tuple[Path, str]], artifacts_dir: Path | No
     return tuple(sorted(folders)) + tuple(outputs) + tuple(ci.runner_paths())
 
 
+def report_width() -> int | None:
+    """The columns to wrap the text report to: COLUMNS when set, the terminal's on a terminal, else None (no wrapping)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbox: Any, options: Any, jobs: int,
-               artifacts_dir: Path | None, output_format: str, quiet: bool) -> list[Any]:
+               artifacts_dir: Path | None, output_format: str, quiet: bool, progress: Progress | None) -> list[Any]:
     """Grade every submission; in text format print each scorecard as soon as its turn comes."""
-    from grader.batch import grade_many
+    if getattr(sandbox, "is_cluster", False):  # `--cluster`: a ClusterGrader; the same contract, on Dask workers
+        from grader.cluster.client import grade_many
+    else:
+        from grader.batch import grade_many
     from grader.checks.base import ReferenceFailure
+    from grader.cluster import ClusterError
     from grader.grading import save_attachments
     from grader.reporters import text
 
-    progress = Progress(len(submissions)) if len(submissions) > 1 else None
-    started = time.monotonic()
     scorecards = []
+    width = report_width()
     try:
         for graded in grade_many(submissions, exercises, sandbox, options, jobs, on_done=progress.update if progress else None):
             scorecard = save_attachments(graded, artifacts_dir, options.lang) if artifacts_dir else graded.scorecard
@@ -95,11 +126,11 @@ def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbo
                 if progress:
                     progress.clear()
                 click.echo(ci.fenced_for_ci(text.render(scorecard, color=use_color(sys.stdout), verbose=not quiet,
-                                                        lang=options.lang)))
+                                                        lang=options.lang, width=width)))
     except ReferenceFailure as exc:
         fail(f"grade: the exercise's reference code failed (fix the exercise, not the submission): {exc}")
-    if progress:
-        progress.finish(scorecards, time.monotonic() - started)
+    except ClusterError as exc:  # the cluster failed us: neither the student's fault nor a grader bug (exit 2)
+        fail(f"grade: {exc}")
     return scorecards
 
 
@@ -133,6 +164,9 @@ def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbo
 @click.option("-q", "--quiet", is_flag=True, help="Text format: list only checks that did not pass.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, show_default="number of cores",
               help="Submissions graded at the same time.")
+@click.option("--cluster", metavar="ADDRESS", envvar="GRADER_CLUSTER",
+              help="Grade on the workers of the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
+                   "(or GRADER_CLUSTER); see docs/scaling.md.")
 @click.option("--starter", "starter_path", is_flag=False, flag_value="-", metavar="[PATH]",
               help="Write a starter file (a stub for every function of the selected exercises) to PATH, "
                    "or to stdout without PATH, and exit without grading.")
@@ -140,7 +174,8 @@ def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbo
 def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: Path | None, output_format: str,
           timeout: float, total_timeout: float, seed: int | None, fail_under: float | None, lang: str | None,
           artifacts_dir: Path | None, show_hidden: bool, memory_mb: int, quiet: bool, jobs: int, starter_path: str | None,
-          junit_xml: Path | None, gradescope_path: Path | None, markdown_path: Path | None, csv_path: Path | None) -> None:
+          junit_xml: Path | None, gradescope_path: Path | None, markdown_path: Path | None, csv_path: Path | None,
+          cluster: str | None = None) -> None:
     """Grade autograd exercises in PATH (a .py file, an .ipynb notebook, or a directory of them).
 
     Exit status: 0 every check passed, 1 something did not, 2 usage or spec error, 3 grader bug.
@@ -160,24 +195,34 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
     from grader.sandbox.platform import check_environment
     from grader.sandbox.supervisor import Sandbox
 
-    if problem := check_environment():
+    if not cluster and (problem := check_environment()):  # on a cluster, the workers' machines sandbox
         fail(f"grade: {problem}")
 
     # Other processes of this user (a submission's children among them) may not read our memory.
     protect_this_process()
-    # Started first: the warm worker imports torch while this process loads the rest.
-    sandbox = Sandbox(Limits(memory_mb=memory_mb)).start()
+    # Started first: the warm worker imports torch while this process loads the rest. With --cluster,
+    # the Dask workers' warm workers grade (and import the reference code): nothing heavy starts here.
+    if cluster:
+        from grader.cli.cluster import connect_or_fail
+
+        sandbox = connect_or_fail(cluster, exercises_dir, "grade")
+    else:
+        sandbox = Sandbox(Limits(memory_mb=memory_mb)).start()
     try:
         from grader.grading import GradeOptions
         from grader.i18n import detect_lang
 
         exercises = load_selected_exercises(exercises_dir, exercise_ids, "grade", sandbox.references)
+        _check_fail_under(fail_under, exercises, lang)
         options = GradeOptions(
             seed=seed if seed is not None else secrets.randbelow(2**31), call_timeout=timeout,
             total_timeout=total_timeout, lang=lang or detect_lang(), show_hidden=show_hidden,  # type: ignore[arg-type]
             hide=_private_paths(submissions, artifacts_dir), keep_figures=artifacts_dir is not None,
         )
-        scorecards = _grade_all(submissions, exercises, sandbox, options, jobs, artifacts_dir, output_format, quiet)
+        progress = Progress(len(submissions), options.lang) if len(submissions) > 1 else None
+        started = time.monotonic()
+        scorecards = _grade_all(submissions, exercises, sandbox, options, jobs, artifacts_dir, output_format, quiet,
+                                progress)
     finally:
         sandbox.close()
     from grader.reporters import json_report, text
@@ -187,9 +232,18 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
         click.echo(json_report.render(scorecards[0], options.lang) if single
                    else json_report.render_batch(scorecards, options.lang), nl=False)
     elif len(scorecards) > 1:
-        click.echo(text.render_summary(scorecards, color=use_color(sys.stdout)), nl=False)
+        click.echo(text.render_summary(scorecards, color=use_color(sys.stdout), width=report_width()), nl=False)
+    if progress:
+        # The one-line summary closes the batch: after the table, as the README says.
+        progress.finish(scorecards, time.monotonic() - started)
     ci.write_reports(scorecards, output_format, fail_under, junit_xml, gradescope_path, markdown_path, csv_path,
                      options.lang)
+    failed_inside = [card for card in scorecards if card.internal_error]
+    if failed_inside:
+        # Every other submission was graded and reported; the run still ends as a grader bug.
+        for card in failed_inside:
+            click.echo(f"grade: the grader failed on {card.submission} (a bug; please report it):\n{card.internal_error}", err=True)
+        sys.exit(EXIT_BUG)
     if fail_under is not None:
         sys.exit(EXIT_OK if all(s.score >= fail_under for s in scorecards) else EXIT_FAILED)
     sys.exit(EXIT_OK if all(s.passed for s in scorecards) else EXIT_FAILED)

@@ -1,4 +1,4 @@
-"""The progress line of a batch on a terminal, and the one-line summary at its end."""
+"""The progress line of a batch on a terminal, and the one-line summary at its end, in the reader's language."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from typing import Any
 
 import click
 
+from grader.i18n import Lang
+from grader.messages import tr
+
 
 class Progress:
     """A progress line on stderr while a batch runs (only on a terminal), and a summary at the end."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, lang: Lang = "en") -> None:
         self.total = total
+        self.lang = lang
         self.live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
         self.lock = threading.Lock()
         self.shown = False
@@ -25,8 +29,9 @@ class Progress:
             return
         width = 24
         filled = width * tally.done // max(1, tally.total)
-        line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {tally.done}/{tally.total} graded, "
-                f"{tally.full_marks} full marks, {tally.not_run} not run")
+        counts = tr(self.lang, "batch_progress", done=tally.done, total=tally.total, full=tally.full_marks,
+                    not_run=tally.not_run)
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {counts}"
         with self.lock:
             sys.stderr.write(line)
             sys.stderr.flush()
@@ -38,11 +43,17 @@ class Progress:
             if self.shown:
                 sys.stderr.write("\r\x1b[K")
                 sys.stderr.flush()
+                self.shown = False
 
     def finish(self, scorecards: list[Any], seconds: float) -> None:
-        """Replace the line with a one-line summary of the batch."""
+        """Replace the line with a one-line summary of the batch (after everything else it printed)."""
         self.clear()
-        full = sum(s.max_score > 0 and s.score >= s.max_score for s in scorecards)
-        not_run = sum(s.error is not None for s in scorecards)
-        click.echo(f"Graded {len(scorecards)} submissions in {seconds:.1f} s: {full} with full marks, "
-                   f"{len(scorecards) - full - not_run} with points lost, {not_run} not run.", err=True)
+        click.echo(summary_line(scorecards, seconds, self.lang), err=True)
+
+
+def summary_line(scorecards: list[Any], seconds: float, lang: Lang = "en") -> str:
+    """`Graded 12 submissions in 3.4 s: ...`: how many got full marks, lost points, did not run."""
+    full = sum(s.max_score > 0 and s.score >= s.max_score for s in scorecards)
+    not_run = sum(s.error is not None for s in scorecards)
+    return tr(lang, "batch_summary", n=len(scorecards), seconds=seconds, full=full,
+              lost=len(scorecards) - full - not_run, not_run=not_run)

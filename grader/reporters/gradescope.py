@@ -12,7 +12,7 @@ import json
 
 from grader.i18n import Lang
 from grader.messages import tr
-from grader.reporters.common import language, program_output, words
+from grader.reporters.common import language, words
 from grader.reporters.plain import plain as _plain
 from grader.scorecard import CheckResult, ExerciseResult, Scorecard
 
@@ -65,7 +65,9 @@ def _summary(scorecard: Scorecard, lang: Lang) -> str:
     else:
         lines.append(tr(lang, "ci_total", score=_points(scorecard.score), max_score=_points(scorecard.max_score)))
     run = scorecard.run
-    printed = program_output(run, lang) if run is not None else ""
+    # The top-level output is shown to students at once: never what was printed during hidden
+    # checks, whose inputs it may hold (their tests carry their own, later, visibility).
+    printed = run.output if run is not None else ""
     if run is not None and printed.strip():
         lines += ["", tr(lang, "ci_printed", bytes=run.output_bytes) + ":", printed.rstrip()]
     return _plain("\n".join(lines))

@@ -36,6 +36,8 @@ class GradientLog:
     """(the tensor, a copy of its values then, the route, whether a create_graph run preceded it)."""
     noted_elements: int = 0
     create_graph_seen: bool = False
+    failures: list[str] = field(default_factory=list)
+    """Exceptions raised inside autograd's engine during the call (type names): a failure autograd itself saw."""
 
     def run(self, api: str, mode: str, create_graph: bool = False, retain_graph: bool = False) -> None:
         """Count one autograd run."""
@@ -119,8 +121,13 @@ class _Engine:
                                              allow_unreachable, accumulate_grad)
         log.run("backward" if accumulate_grad else "grad", "reverse", bool(create_graph), bool(keep_graph))
         leaves = _leaves(tensors) if accumulate_grad and not inputs else list(inputs or ())
-        result = self._engine.run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs,
-                                           allow_unreachable, accumulate_grad)
+        try:
+            result = self._engine.run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs,
+                                               allow_unreachable, accumulate_grad)
+        except BaseException as exc:
+            if len(log.failures) < 20:
+                log.failures.append(type(exc).__name__)
+            raise
         if accumulate_grad:
             for leaf in leaves:
                 if getattr(leaf, "grad", None) is not None:
@@ -254,6 +261,43 @@ def install(active: Callable[[], GradientLog | None]) -> None:
             return run
 
         torch.func.jacfwd = counted_jacfwd
+
+
+def graph_signature(value: Any) -> str | None:
+    """A digest of the autograd graph behind a returned tensor: its nodes' kinds and the constants they saved.
+
+    Two calls whose control flow took different paths but built the same computation (an `if`
+    whose branches do the same thing, `if x > 0: pass`) have the same signature; `2 * x` and
+    `3 * x` do not, as the constant is saved. Tensors that depend on the input are left out.
+    """
+    import hashlib
+
+    import torch
+
+    if type(value) is not torch.Tensor or value.grad_fn is None:
+        return None
+    parts: list[str] = []
+    stack, seen = [value.grad_fn], set()
+    while stack and len(seen) < MAX_GRAPH_NODES:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        constants = []
+        for name in sorted(a for a in dir(node) if a.startswith("_saved_")):
+            try:
+                saved = getattr(node, name)
+            except Exception:  # noqa: BLE001 - a freed or unreadable saved value says nothing
+                continue
+            if isinstance(saved, torch.Tensor):
+                if saved.requires_grad or saved.numel() != 1:
+                    continue  # depends on the input, or is data, not a constant of the formula
+                saved = saved.item()
+            if isinstance(saved, (int, float, bool)):
+                constants.append(f"{name}={saved!r}")
+        parts.append(f"{type(node).__name__}({','.join(constants)})")
+        stack.extend(next_node for next_node, _ in getattr(node, "next_functions", ()))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def provenance(value: Any, log: GradientLog) -> list[dict[str, Any]]:

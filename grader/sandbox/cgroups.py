@@ -207,6 +207,15 @@ class JobCgroup:
                     time.sleep(0.01)  # the last killed process is still being torn down
 
 
+def _owner_alive(name: str) -> bool:
+    """Whether the supervisor that made job directory `job-<pid>-<random>` still runs (another grader's live job)."""
+    try:
+        pid = int(name.split("-")[1])
+    except (IndexError, ValueError):
+        return False
+    return os.path.exists(f"/proc/{pid}")
+
+
 def sweep_leftovers() -> None:
     """Remove empty job directories a killed supervisor left behind (called by the warm worker at start)."""
     if os.geteuid() != 0:
@@ -216,7 +225,7 @@ def sweep_leftovers() -> None:
     for base in bases:
         try:
             for directory in base.iterdir():
-                if directory.is_dir() and directory.name.startswith("job-"):
+                if directory.is_dir() and directory.name.startswith("job-") and not _owner_alive(directory.name):
                     try:
                         directory.rmdir()
                     except OSError:

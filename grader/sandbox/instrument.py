@@ -26,6 +26,9 @@ from grader.wire import encode_array
 
 ALIASES = {"numpy": ("numpy._core.umath", "numpy.core.umath")}
 """Modules that hold the same functions as a watched module under other names."""
+PLAIN_TORCH_ENTRY_POINTS = ("torch.autograd.", "torch.func.")
+"""torch functions written in plain Python that torch's function mode does not report (torch.autograd.grad,
+backward, functional.*, forward_ad.*; torch.func.*): watched like numpy's, by a wrapper in their module."""
 COMPLEX_COSINE = frozenset({"exp", "exp_", "cosh", "cosh_", "polar", "sin", "sinh", "cos"})
 """Operations that compute a cosine when handed complex numbers (cos(x) = exp(ix).real = cosh(ix))."""
 
@@ -63,6 +66,7 @@ class Recorder:
             "watched": dict(self.watched),
             "autograd": self.log.runs,
             "autograd_count": self.log.count,
+            "autograd_failures": list(self.log.failures),
         }
         if self.arcs is not None:
             data["arcs"] = sorted(self.arcs)
@@ -84,7 +88,7 @@ class Instrumentation:
         autograd_watch.install(lambda: self.active.log if self.active is not None else None)
         for name in sorted(self.watch):
             module_name, _, attr = name.rpartition(".")
-            if module_name.startswith("torch"):
+            if module_name.startswith("torch") and not name.startswith(PLAIN_TORCH_ENTRY_POINTS):
                 continue  # torch functions are seen by the function mode and at the dispatcher
             try:
                 module = importlib.import_module(module_name)

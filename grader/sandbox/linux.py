@@ -636,20 +636,20 @@ def _cover(root: Path, excluded: list[Path]) -> list[Path]:
 
 
 def readable_paths(hidden: list[str] = ()) -> list[str]:  # type: ignore[assignment]
-    """What the child may read: the interpreter, its libraries and the grader's code, never exercise data.
+    """What the child may read: the interpreter and its libraries; of the grader only the book's stand-ins.
 
-    A source checkout on `sys.path` contributes only its `grader` package, and wherever the package
-    is installed its built-in exercises (`grader/_exercises` in a wheel) stay out of reach, as do
-    the `hidden` paths (exercise directories, other submissions, report files). Of /proc only
+    The child's own grader code (runner, recorder) is imported before the allow-list is set, so
+    none of the grader's files need be readable: not its exercises (`grader/_exercises` in a
+    wheel), not its recorder's source, not a checkout's tests or history. The `hidden` paths
+    (exercise directories, other submissions, report files) stay out of reach too. Of /proc only
     what a process reads about itself (a job with a /proc of its own may be given all of it).
     """
     package = Path(__file__).resolve().parents[1]
     checkout = package.parent if (package.parent / "pyproject.toml").is_file() else None
-    excluded = [package / "_exercises", *(Path(os.path.realpath(h)) for h in hidden)]
+    excluded = [package, *(Path(os.path.realpath(h)) for h in hidden)]
     if checkout is not None:
         excluded += [entry for entry in checkout.iterdir() if entry != package]
     roots = {Path(os.path.realpath(r)) for r in (sys.prefix, sys.base_prefix, *sys.path) if r}
-    roots.add(package)
     found: set[str] = set()
     for root in roots:
         if root == Path("/") or not root.exists():
@@ -658,6 +658,7 @@ def readable_paths(hidden: list[str] = ()) -> list[str]:  # type: ignore[assignm
     found.update(p for p in SYSTEM_READ if os.path.exists(p))
     found.update(os.path.join("/etc", name) for name in ETC_READ if os.path.exists(os.path.join("/etc", name)))
     found.update(p for p in PROC_READ if os.path.exists(p))
+    found.add(str(package / "sandbox" / "standins"))  # loaded from disk only when a submission imports d2l
     return sorted(found)
 
 

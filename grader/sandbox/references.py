@@ -7,7 +7,11 @@ imports each exercise's `reference.py` and answers requests on a private pipe:
 
   load {modules: {key: path}}             -> {functions: {key: [names]}, errors: {key: {type, message, line}}}
   call {module, function, args: [wire]}   -> {value: <encoded value>} | {error: {type, message}}
-  inputs {args: [wire]}                   -> {errors: [null | {type, message}]}   (builds each argument once)
+  inputs {args: [wire], on: [[wire] | null]}
+                                          -> {errors: [null | {type, message}]}   (builds each argument once;
+                                             a function argument is also called on each tensor of `on[i]`)
+  resolve {names: [qualified name]}       -> {names: {name: null | {message, close: [name]}}}
+                                             (does each exist, and can the child observe its calls?)
 
 Arguments are the same plain data the child receives (`grader.arguments`), and values come back
 in the child's own encoding, so the judge compares two observations. Nothing in this process
@@ -16,6 +20,8 @@ ever sees a submission.
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import importlib.util
 import os
 import sys
@@ -81,18 +87,28 @@ class ReferenceServer:
             return {"error": _error(exc, self.paths.get(module))}
         return {"value": encode_value(value)}
 
-    def inputs(self, args: list[dict[str, Any]]) -> dict[str, Any]:
-        """Build each argument once (spec expressions evaluated as the child will): None or why it failed."""
+    def inputs(self, args: list[dict[str, Any]], on: list[Any] | None = None) -> dict[str, Any]:
+        """Build each argument once (spec expressions evaluated as the child will): None or why it failed.
+
+        A function argument's expression runs only when the function is called: `on[i]` lists the
+        tensors to call the i-th argument on, as the student will.
+        """
         from grader.arguments import build_argument
 
         errors: list[dict[str, Any] | None] = []
-        for arg in args:
+        for position, arg in enumerate(args):
             try:
-                build_argument(arg)
+                built = build_argument(arg)
+                for sample in (on[position] if on and position < len(on) and on[position] else []):
+                    built(build_argument(sample))
                 errors.append(None)
             except BaseException as exc:  # noqa: BLE001 - an instructor's expression may raise anything
                 errors.append(_error(exc))
         return {"errors": errors}
+
+    def resolve(self, names: list[str]) -> dict[str, Any]:
+        """For each qualified name, None when it is a function whose calls the child observes, else why not."""
+        return {"names": {str(name): _resolve(str(name)) for name in names}}
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one request."""
@@ -102,8 +118,90 @@ class ReferenceServer:
         if op == "call":
             return self.call(str(request.get("module")), str(request.get("function")), list(request.get("args") or []))
         if op == "inputs":
-            return self.inputs(list(request.get("args") or []))
+            return self.inputs(list(request.get("args") or []), list(request.get("on") or []))
+        if op == "resolve":
+            return self.resolve(list(request.get("names") or []))
         return {"error": {"type": "ProtocolError", "message": f"unknown request {op!r}", "line": None}}
+
+
+def _close(name: str, choices: list[str], prefix: str) -> list[str]:
+    return [f"{prefix}{c}" for c in difflib.get_close_matches(name, [c for c in choices if not c.startswith("_")], n=1)]
+
+
+def _resolve(name: str) -> dict[str, Any] | None:
+    """None when `name` is a function whose calls the child sees (grader.sandbox.instrument), else the problem.
+
+    torch functions and methods are seen by torch's function mode or at the dispatcher; its
+    plain-Python entry points (`torch.autograd.*`, `torch.func.*`) and the functions of other
+    modules (`numpy.cos`, `math.cos`) are replaced in their module by a counting wrapper.
+    """
+    from grader.sandbox.instrument import PLAIN_TORCH_ENTRY_POINTS
+
+    parts = name.split(".")
+    module, depth = None, 0
+    for depth in range(len(parts) - 1, 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:depth]))
+            break
+        except Exception:  # noqa: BLE001 - not a module (ImportError), or one that fails to import: try shorter
+            continue
+    if module is None:
+        import pkgutil
+
+        top = sorted({m.name for m in pkgutil.iter_modules()} | set(sys.builtin_module_names))
+        return {"message": f"there is no module {parts[0]!r} where the grader runs", "close": _close(parts[0], top, "")}
+    target: Any = module
+    for index in range(depth, len(parts)):
+        try:
+            target = getattr(target, parts[index])
+        except AttributeError:
+            owner = ".".join(parts[:index])
+            close = _close(parts[index], dir(target), owner + ".")
+            return {"message": f"{owner} has no attribute {parts[index]!r}", "close": close}
+        except Exception as exc:  # noqa: BLE001 - a lazy attribute that fails to load
+            return {"message": f"{'.'.join(parts[:index + 1])} cannot be looked up: {type(exc).__name__}: {exc}", "close": []}
+    if not callable(target):
+        return {"message": f"{name} is not a function, so it is never called", "close": []}
+    module_function = depth == len(parts) - 1
+    if parts[0] != "torch":
+        if module_function:
+            return None
+        return {"message": f"{name} is not a function of a module ({'.'.join(parts[:depth])} holds it inside "
+                           f"{parts[depth]}): outside torch only module.function can be watched", "close": []}
+    if module_function and name.startswith(PLAIN_TORCH_ENTRY_POINTS):
+        return None
+    if _seen_by_torch(target):
+        return None
+    return {"message": f"{name} exists, but its calls cannot be observed: torch's function hook does not report it; "
+                       "forbid the name in the source with `forbid_source` instead", "close": []}
+
+
+def _seen_by_torch(target: Any) -> bool:
+    """Whether torch's function mode reports calls of `target`: its overridable functions and methods, and the
+    operators written in C++ (they all ask for `__torch_function__`), but none of those torch says it ignores."""
+    import types
+
+    try:
+        if target in _torch_functions(True):
+            return True
+        if target in _torch_functions(False):
+            return False
+    except TypeError:  # unhashable
+        return False
+    return isinstance(target, (types.BuiltinFunctionType, types.MethodDescriptorType))
+
+
+_TORCH_FUNCTIONS: dict[bool, set[Any]] = {}
+
+
+def _torch_functions(overridable: bool) -> set[Any]:
+    """torch's overridable functions (True), or those it ignores (False), computed once."""
+    if overridable not in _TORCH_FUNCTIONS:
+        import torch.overrides
+
+        found = torch.overrides.get_overridable_functions() if overridable else {"": torch.overrides.get_ignored_functions()}
+        _TORCH_FUNCTIONS[overridable] = {f for functions in found.values() for f in functions}
+    return _TORCH_FUNCTIONS[overridable]
 
 
 def _import(path: str, name: str) -> ModuleType:
@@ -206,6 +304,14 @@ class ReferenceWorker:
                 self._loaded[key] = wanted[key]
                 self._functions[key] = list(reply["functions"][key])
         return reply
+
+    def resolve(self, names: list[str]) -> dict[str, Any]:
+        """Whether each qualified name exists and its calls can be observed (`{"names": {name: None | problem}}`)."""
+        return self.request({"op": "resolve", "names": list(names)})
+
+    def inputs(self, args: list[dict[str, Any]], on: list[list[dict[str, Any]] | None] | None = None) -> dict[str, Any]:
+        """Build each argument once, calling function arguments on `on[i]` (`{"errors": [None | error]}`)."""
+        return self.request({"op": "inputs", "args": list(args), "on": list(on or [])})
 
     def call(self, module: str, function: str, args: list[dict[str, Any]]) -> dict[str, Any]:
         """A reference function's encoded value (`{"value": ...}`) or its error (`{"error": ...}`).

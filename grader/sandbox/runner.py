@@ -98,6 +98,7 @@ class Runner:
         self.instrumentation = Instrumentation(path, hello.get("watch", []))
         self.instrumentation.install()
         student_warnings.install(path)
+        hide_grader()
         self._seed(int(hello["seed"]))
         report = self._import(hello["source"], hello.get("functions", []), hello.get("attributes", []))
         self._mark()
@@ -242,13 +243,37 @@ class Runner:
             return {"grad_error": "not_tensor"}
         if not value.requires_grad:
             return {"grad_error": "no_graph"}
+        signature = autograd_watch.graph_signature(value)
         try:
             (grad,) = AUTOGRAD_GRAD(value.sum(), leaf, allow_unused=True)
         except Exception as exc:  # noqa: BLE001 - the student's graph may be broken in any way
             return {"grad_error": "failed", "grad_message": safe_str(exc, 500)}
         if grad is None:
-            return {"grad_error": "unused"}
-        return {"grad": encode_value(grad)}
+            return {"grad_error": "unused", "graph_signature": signature}
+        return {"grad": encode_value(grad), "graph_signature": signature}
+
+
+class _NoGrader:
+    """A finder that refuses the grader's own modules to the submission."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        """Refuse `grader` and its submodules."""
+        if name == "grader" or name.startswith("grader."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def hide_grader() -> None:
+    """Take the grader's modules out of the submission's reach: `import grader...` finds nothing.
+
+    Everything the child needs is imported and bound already. A submission could still dig the
+    recorder out of the interpreter's memory (its frames, the garbage collector): what the child
+    reports stays an observation, as docs/architecture.md says.
+    """
+    for name in [n for n in sys.modules if n == "grader" or n.startswith("grader.")]:
+        del sys.modules[name]
+    sys.meta_path.insert(0, _NoGrader)  # type: ignore[arg-type]
 
 
 def _flush_streams() -> None:

@@ -42,8 +42,10 @@ def main() -> None:
         os.environ.clear()
         os.environ.update(environment)
         tempfile.tempdir = None  # chosen again from TMPDIR: the warm worker may have cached its own
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        # Line-buffered, and a student's odd string (a lone surrogate) prints escaped, as a notebook
+        # shows it, instead of raising. (reconfigure() cannot change `errors` on a pipe: it seeks.)
+        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
         child_main(commands, observations, workdir)
     finally:
         os._exit(status)

@@ -324,6 +324,8 @@ class _Attempt:
         self.splitter = OutputSplitter(self.nonce)
         self.phase = "starting"
         self.phase_start = time.monotonic()
+        self.early_frames: list[Any] = []
+        """Reports read before the supervisor's word that the child started (they are handled then)."""
         self.private_from: int | None = None
         """Position in `calls` from which every call, and everything printed, is withheld."""
 
@@ -365,7 +367,12 @@ class _Attempt:
             self.writer.close()
             child.release()
         if self.phase in ("starting", "import") and self.record.module is None:
-            self.record.import_problem = "timeout" if self.killed_for in ("timeout", "total") else _how_it_ended(self.ended)
+            if self.killed_for in ("timeout", "total"):
+                self.record.import_problem = "timeout"
+            elif self.violation:
+                self.record.import_problem = f"invalid: {self.violation}"  # killed for it; say why, not how
+            else:
+                self.record.import_problem = _how_it_ended(self.ended)
 
     def _converse(self, events: queue.Queue[tuple[str, Any]]) -> None:
         open_pipes = {"obs", "out"}
@@ -382,7 +389,10 @@ class _Attempt:
             except queue.Empty:
                 continue
             if kind == "started":
-                self._started(Isolation.from_dict(data))
+                try:
+                    self._started(Isolation.from_dict(data))
+                except ProtocolError as exc:
+                    self._violation(exc)
             elif kind == "ended":
                 self.ended = data
                 self.ended_at = time.monotonic()
@@ -410,6 +420,9 @@ class _Attempt:
             self.isolation = isolation
             self.phase = "import"
             self.phase_start = time.monotonic()
+            early, self.early_frames = self.early_frames, []
+            for frame in early:
+                self._handle(frame)
 
     def _set_private_from(self) -> None:
         assert self.calls is not None
@@ -475,9 +488,12 @@ class _Attempt:
                     raise ProtocolError(f"a frame of more than {MAX_FRAME_NODES} objects and arrays")
                 self._handle(parse_frame(body))
         except ProtocolError as exc:
-            self.violation = str(exc)
-            self.failed_after = time.monotonic() - self.phase_start
-            self._kill("violation")
+            self._violation(exc)
+
+    def _violation(self, exc: ProtocolError) -> None:
+        self.violation = str(exc)
+        self.failed_after = time.monotonic() - self.phase_start
+        self._kill("violation")
 
     def _handle(self, frame: SetupReport | ModuleReport | CallReport | DoneReport) -> None:
         now = time.monotonic()
@@ -487,7 +503,12 @@ class _Attempt:
             self._started(Isolation.from_dict(frame.isolation))
             return
         if self.phase == "starting":
-            raise ProtocolError("a report before the child started")
+            # The supervisor's "started" travels on another channel than the child's reports, so a
+            # quick child's first report can be read first: it waits its turn.
+            if len(self.early_frames) >= 4:
+                raise ProtocolError("reports before the child started")
+            self.early_frames.append(frame)
+            return
         if self.phase == "import":
             if not isinstance(frame, ModuleReport):
                 raise ProtocolError("expected the module report first")

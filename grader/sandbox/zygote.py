@@ -341,8 +341,10 @@ def _child(request: dict[str, Any], state: Isolation, worker: _Worker, uid: int,
         os.environ.clear()
         os.environ.update(environment)
         tempfile.tempdir = None  # chosen again from TMPDIR: the warm worker may have cached its own
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        # Line-buffered, and a student's odd string (a lone surrogate) prints escaped, as a notebook
+        # shows it, instead of raising. (reconfigure() cannot change `errors` on a pipe: it seeks.)
+        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
         child_main(commands_fd, observations_fd, workdir)
     finally:
         os._exit(71)

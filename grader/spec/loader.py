@@ -1,7 +1,13 @@
 """Loading exercise specs: YAML with line numbers, validation, and the instructor's reference code.
 
 Every problem in a spec is reported at once, each with its file, YAML line and field path
-(`checks[2].rtol`), and the valid choices where there are some.
+(`checks[2].rtol`: the line of the field at fault, not of the list item holding it), the valid
+choices where there are some, and the name probably meant for every name that points nowhere.
+YAML's own parser errors are put in plain words, with the line where the fix goes.
+
+With a trusted reference worker (`references`, which has torch), loading also checks what only
+running can tell: every reference function a check names exists in reference.py, every op of
+`forbid_ops` exists and can be observed, and every input expression evaluates on sample inputs.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from grader.checks import available_kinds
 from grader.checks.base import CheckKind
-from grader.spec.models import ExerciseBase
+from grader.spec.models import ExerciseBase, FunctionInput, GraphInput, TensorInput, did_you_mean
 
 SPEC_FILE = "exercise.yaml"
 
@@ -49,6 +55,12 @@ class ReferenceLoader(Protocol):
 
     def load(self, modules: dict[str, Path]) -> dict[str, Any]:
         """`{"functions": {key: [names]}, "errors": {key: {type, message, line}}}`."""
+
+    def resolve(self, names: list[str]) -> dict[str, Any]:
+        """`{"names": {name: null | {message, close}}}`: whether each qualified name is a function the child can watch."""
+
+    def inputs(self, args: list[dict[str, Any]], on: list[list[dict[str, Any]] | None] | None = None) -> dict[str, Any]:
+        """`{"errors": [null | {type, message}]}`: builds each argument once (a function is also called on `on[i]`)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,64 @@ def _exercise_model(kinds: tuple[tuple[str, CheckKind], ...]) -> type[ExerciseBa
         "Exercise", __base__=ExerciseBase,
         checks=(list[check], Field(description="The checks; each has a `kind` that picks its fields.")),  # type: ignore[valid-type]
     )
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    """YAML's parser error as (line, plain words): where the fix goes, and what the mistake probably is."""
+    line, words = _yaml_words(exc)
+    return line, f"not valid YAML: {words}"
+
+
+def _yaml_words(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    problem = str(getattr(exc, "problem", "") or exc)
+    context = str(getattr(exc, "context", "") or "")
+    mark, opened = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    since = opened.line + 1 if opened is not None else None
+    if problem.startswith("expected <block end>"):
+        what = "list" if "collection" in context or "'-'" in problem else "mapping"
+        return line, (f"this line is indented differently from the {what} it seems to belong to (which starts at line "
+                      f"{since}): a key must line up exactly with the other keys of its mapping, and in a list item "
+                      "with the first key after its `- `")
+    if problem.startswith("mapping values are not allowed"):
+        return line, ("a `key: value` where YAML expects none: either this line is indented deeper than the key above "
+                      "it, which already has a value, or a value holds `: ` and must be quoted ('a: b')")
+    if "'\\t'" in problem:  # YAML quotes the character it cannot read
+        return line, "a tab character: YAML indents with spaces only"
+    if "flow mapping" in context or "flow sequence" in context:
+        bracket = "{" if "mapping" in context else "["
+        return since or line, (f"the `{bracket}` opened on this line is not closed where YAML expects, or a value inside "
+                               "it holds a `,` or `: ` and must be quoted (\"(f, x)\")")
+    if "quoted scalar" in context:
+        return since or line, "a quoted text begins on this line and is never closed"
+    if problem.startswith("could not find expected ':'"):
+        return since or line, ("this line is neither `key: value` nor a list item `- ...`: a `:` is missing, or the line "
+                               "continues the value above at the wrong indentation")
+    if problem.startswith("sequence entries are not allowed"):
+        return line, ("a list item (`- `) where a value belongs on the same line: put the items on the next lines, "
+                      "indented, or write the list as [a, b]")
+    if problem.startswith("found undefined alias"):
+        return line, (f"{problem.removeprefix('found ')}: a value that starts with `*` refers to an anchor `&name`; "
+                      "quote it if it is plain text")
+    return line, problem + (f" ({context})" if context else "")
+
+
+def _duplicate_keys(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], int, str]]:
+    """(path, line, key) of every key written twice in one mapping: YAML keeps the last silently."""
+    found: list[tuple[tuple[Any, ...], int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = getattr(key, "value", None)
+            if isinstance(name, str):
+                if name in seen:
+                    found.append(((*path, name), key.start_mark.line + 1, name))
+                seen.add(name)
+            found.extend(_duplicate_keys(value, (*path, name)))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found.extend(_duplicate_keys(item, (*path, index)))
+    return found
 
 
 def _node_at(node: yaml.Node | None, path: tuple[Any, ...]) -> yaml.Node | None:
@@ -141,6 +211,12 @@ def _describe(error: dict[str, Any], data: Any, path: tuple[Any, ...], kinds: di
         close = difflib.get_close_matches(str(path[-1]), valid, n=1)
         suggestion = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown field {path[-1]!r}{suggestion}; valid fields: {', '.join(valid)}" if valid else f"unknown field {path[-1]!r}"
+    if kind == "string_pattern_mismatch" and path and path[-1] == "signature":
+        value = _value_at(data, path)
+        if isinstance(value, str) and value.startswith("(") and not value.endswith(")"):
+            return (f"{value!r} is a signature cut at its comma: inside {{...}}, a comma ends a value, so quote it "
+                    f"(signature: \"(f, x)\")")
+        return "must be the parameters in parentheses, as Python writes them: (x) or \"(f, x)\""
     if kind == "union_tag_invalid":
         tag = error.get("ctx", {}).get("tag")
         expected = error.get("ctx", {}).get("expected_tags", "")
@@ -153,6 +229,36 @@ def _describe(error: dict[str, Any], data: Any, path: tuple[Any, ...], kinds: di
     if kind == "missing":
         return "required field is missing"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _value_at(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _path_of(data: Any, value: str, keys: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """Where in a check's raw data `value` is held by one of `keys` (`reference`, `curves[1].reference`, `ops[2]`)."""
+    if isinstance(data, dict):
+        for key, item in data.items():
+            if key in keys and item == value:
+                return (key,)
+            if key in keys and isinstance(item, list) and value in item:
+                return (key, item.index(value))
+            found = _path_of(item, value, keys)
+            if found is not None:
+                return (key, *found)
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found = _path_of(item, value, keys)
+            if found is not None:
+                return (index, *found)
+    return None
 
 
 def _fields_for(parent: Any, path: tuple[Any, ...], kinds: dict[str, CheckKind]) -> set[str]:
@@ -191,16 +297,20 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
         root = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SpecError([SpecIssue(path, mark.line + 1 if mark else None, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        line, words = _yaml_problem(exc)
+        raise SpecError([SpecIssue(path, line, "", words)]) from None
     if not isinstance(data, dict):
         raise SpecError([SpecIssue(path, 1, "", "an exercise spec must be a YAML mapping (id:, title:, checks: ...)")])
+    duplicates = [SpecIssue(path, line, format_path(loc), f"{key!r} is written twice in this mapping; YAML keeps only the last")
+                  for loc, line, key in _duplicate_keys(root)]
     try:
         spec = exercise_model(kinds).model_validate(data)
     except ValidationError as exc:
-        issues = []
+        issues = list(duplicates)
         for error in exc.errors():
             loc = _clean_path(tuple(error["loc"]), data)
+            if error["type"] == "union_tag_invalid":
+                loc = (*loc, "kind")  # the field at fault is the kind, not the whole item
             issues.append(SpecIssue(path, _line(root, loc), format_path(loc), _describe(error, data, loc, kinds)))
         # Names that point nowhere are errors too: report them now, not after the fields are fixed.
         reported = {issue.path for issue in issues}
@@ -209,21 +319,27 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
             if format_path(loc) not in reported:
                 issues.append(SpecIssue(path, _line(root, loc), format_path(loc), message))
         raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path))) from None
-    issues = [SpecIssue(path, _line(root, loc), format_path(loc), message) for loc, message in spec.dangling_references()]
+    issues = duplicates + [SpecIssue(path, _line(root, loc), format_path(loc), message)
+                           for loc, message in spec.dangling_references()]
     reference_path = None
     if spec.reference is not None and any(c.reference_names() for c in spec.checks):
         reference_path = (path.parent / spec.reference).resolve()
         if not reference_path.is_file():
-            issues.append(SpecIssue(path, _line(root, ("reference",)), "reference", f"no such file: {reference_path}"))
+            nearby = [p.name for p in path.parent.glob("*.py")]
+            issues.append(SpecIssue(path, _line(root, ("reference",)), "reference",
+                                    f"no such file: {reference_path}{did_you_mean(spec.reference, nearby)}"))
         elif references is not None:
-            issues.extend(_reference_issues(spec, path, root, reference_path, references))
+            issues.extend(_reference_issues(spec, path, root, data, reference_path, references))
+    if references is not None:
+        issues.extend(_op_issues(spec, path, root, data, references))
+        issues.extend(_input_issues(spec, path, root, references))
     if issues:
-        raise SpecError(issues)
+        raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
     return LoadedExercise(spec, path, reference_path)
 
 
-def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, reference_path: Path,
-                      references: ReferenceLoader) -> list[SpecIssue]:
+def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dict[str, Any],
+                      reference_path: Path, references: ReferenceLoader) -> list[SpecIssue]:
     """What is wrong with an exercise's reference code, found by importing it in the trusted worker."""
     key = str(reference_path)
     try:
@@ -234,8 +350,90 @@ def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, re
     if error:
         return [SpecIssue(reference_path, error.get("line"), "", f"importing it raised {error.get('type')}: {error.get('message')}")]
     defined = set((reply.get("functions") or {}).get(key, []))
-    return [SpecIssue(path, _line(root, ("checks", i)), f"checks[{i}]", f"reference.py defines no function {name!r}")
-            for i, check in enumerate(spec.checks) for name in check.reference_names() if name not in defined]
+    issues = []
+    raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
+    for i, check in enumerate(spec.checks):
+        for name in check.reference_names():
+            if name in defined:
+                continue
+            # The field that names it (`reference`, or a plot curve's `reference`), for its line.
+            within = _path_of(raw_checks[i] if i < len(raw_checks) else None, name, ("reference",)) or ()
+            loc = ("checks", i, *within)
+            issues.append(SpecIssue(path, _line(root, loc), format_path(loc),
+                                    f"{reference_path.name} defines no function {name!r}{did_you_mean(name, defined)} "
+                                    f"(it defines: {', '.join(sorted(defined)) or 'none'})"))
+    return issues
+
+
+def _op_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dict[str, Any],
+               references: ReferenceLoader) -> list[SpecIssue]:
+    """Every function a check has the child watch (`forbid_ops`) must exist and be observable: resolved where torch is."""
+    wanted = sorted({name for check in spec.checks for name in check.watched()})
+    if not wanted:
+        return []
+    try:
+        found = references.resolve(wanted).get("names") or {}
+    except Exception as exc:  # noqa: BLE001 - the worker could not be reached: say so rather than pass unchecked
+        return [SpecIssue(path, None, "", f"the watched functions could not be checked: {exc}")]
+    issues = []
+    raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
+    for i, check in enumerate(spec.checks):
+        for name in check.watched():
+            problem = found.get(name)
+            if not problem:
+                continue
+            within = _path_of(raw_checks[i] if i < len(raw_checks) else None, name, ("ops",)) or ()
+            loc = ("checks", i, *within)
+            close = problem.get("close") or []
+            suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+            issues.append(SpecIssue(path, _line(root, loc), format_path(loc), f"{problem.get('message')}{suggestion}"))
+    return issues
+
+
+SAMPLE_SEED = 0
+"""Seed of the sample inputs on which `validate` evaluates every input expression once."""
+
+
+def _input_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, references: ReferenceLoader) -> list[SpecIssue]:
+    """Every input expression evaluated once on sample inputs in the trusted worker: what raises is the spec's error.
+
+    A graph input is built from a draw of its leaf; a function input is called on the tensor inputs
+    it is passed with (or, when none is, on a vector and a 0-d tensor), as the student will call it.
+    """
+    from grader.inputs import wire_argument
+
+    def wire(name: str) -> dict[str, Any]:
+        return wire_argument(spec.inputs[name], spec.inputs, seed=SAMPLE_SEED, exercise=spec.id, name=name,
+                             sample=0, samples=1, domains={})
+
+    # A graph whose leaf is not a tensor input is reported as a dangling name already.
+    names = [n for n, s in spec.inputs.items() if isinstance(s, FunctionInput)
+             or (isinstance(s, GraphInput) and isinstance(spec.inputs.get(s.leaf), TensorInput))]
+    if not names:
+        return []
+    fallback = [TensorInput(kind="tensor", shape=[5]), TensorInput(kind="tensor", shape=[])]
+    on: list[list[dict[str, Any]] | None] = []
+    for name in names:
+        if isinstance(spec.inputs[name], GraphInput):
+            on.append(None)
+            continue
+        beside = sorted({a for call in spec.calls.values() for case in call.all_cases() if name in case
+                         for a in case if isinstance(spec.inputs.get(a), TensorInput)})
+        samples = [wire(a) for a in beside] or [
+            wire_argument(t, {}, seed=SAMPLE_SEED, exercise=spec.id, name=name, sample=0, samples=1, domains={})
+            for t in fallback]
+        on.append(samples)
+    try:
+        errors = references.inputs([wire(n) for n in names], on).get("errors") or []
+    except Exception as exc:  # noqa: BLE001 - the worker could not be reached: say so rather than pass unchecked
+        return [SpecIssue(path, None, "", f"the input expressions could not be checked: {exc}")]
+    issues = []
+    for name, error in zip(names, errors):
+        if error:
+            loc = ("inputs", name, "expr")
+            issues.append(SpecIssue(path, _line(root, loc), format_path(loc),
+                                    f"evaluating it on sample inputs raised {error.get('type')}: {error.get('message')}"))
+    return issues
 
 
 def spec_files(directory: Path) -> list[Path]:
@@ -261,7 +459,8 @@ def load_exercises(directory: Path, kinds: dict[str, CheckKind] | None = None,
     seen: dict[str, Path] = {}
     for exercise in loaded:
         if exercise.spec.id in seen:
-            issues.append(SpecIssue(exercise.path, None, "id", f"{exercise.spec.id!r} is also the id of {seen[exercise.spec.id]}"))
+            line = _line(yaml.compose(exercise.path.read_text(encoding="utf-8")), ("id",))
+            issues.append(SpecIssue(exercise.path, line, "id", f"{exercise.spec.id!r} is also the id of {seen[exercise.spec.id]}"))
         seen[exercise.spec.id] = exercise.path
     if issues:
         raise SpecError(issues)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import builtins
+import difflib
 import re
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -24,16 +26,51 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+EXPRESSION_NAMES = ("x", "torch", "math")
+"""The names an input expression may use besides Python's builtins (as `grader.arguments` evaluates it)."""
+
+
+def did_you_mean(name: str, choices: Any) -> str:
+    """` (did you mean 'rtol'?)` when one of the choices is close to `name`, else ""."""
+    close = difflib.get_close_matches(str(name), sorted(str(c) for c in choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names an expression binds itself: comprehension targets, lambda parameters, `:=` targets."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return bound
+
+
+def unknown_names(expr: str) -> list[str]:
+    """The names an expression reads that it could never find: not `x`, `torch`, `math`, a builtin, nor bound in it."""
+    tree = ast.parse(expr, mode="eval")
+    known = set(EXPRESSION_NAMES) | set(dir(builtins)) | _bound_names(tree)
+    return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - known)
+
+
 def _check_expression(expr: str) -> str:
     try:
         ast.parse(expr, mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"not a Python expression: {exc.msg}") from None
+    unknown = unknown_names(expr)
+    if unknown:
+        # Found here, when the spec loads, rather than as a NameError in the student's report.
+        first = unknown[0]
+        names = ", ".join(repr(n) for n in unknown)
+        raise ValueError(f"unknown name{'s' if len(unknown) > 1 else ''} {names}{did_you_mean(first, EXPRESSION_NAMES)}: "
+                         f"an expression may use {', '.join(EXPRESSION_NAMES)} and Python's builtins")
     return expr
 
 
 PyExpr = Annotated[str, AfterValidator(_check_expression)]
-"""A Python expression, checked for syntax when the spec loads."""
+"""A Python expression, checked for syntax and for names it cannot find when the spec loads."""
 
 
 class TensorInput(SpecModel):
@@ -58,11 +95,20 @@ class TensorInput(SpecModel):
     """Name of a module-level `(low, high)` tuple in the submission that replaces low and high when it is valid."""
     requires_grad: bool = False
     """Whether the tensor handed to the student already requires grad."""
+    include: Annotated[list[float], Field(min_length=1, max_length=100)] | None = None
+    """Exact values mixed into the random draws (0.0, -0.0, a branch boundary), placed as given whatever the range; each appears at least once per call set's draws when there are entries enough."""
+    include_share: Annotated[float, Field(gt=0, le=1)] | None = None
+    """With `include`: the share of all entries of a call set's draws (over its samples) that are replaced by those values, in turn; default: one entry per value."""
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> TensorInput:
         if self.dist != "normal" and not self.low < self.high:
             raise ValueError(f"low ({self.low}) must be smaller than high ({self.high})")
+        if self.include_share is not None and self.include is None:
+            raise ValueError("`include_share` is the share of entries replaced by the values of `include`; give `include` too")
+        if self.include is not None and self.dist == "linspace":
+            raise ValueError("`include` mixes values into random draws; a linspace is not random "
+                             "(choose low, high and the shape so that it passes through the value)")
         return self
 
 
@@ -160,6 +206,11 @@ class CheckBase(SpecModel):
     """What to tell the student when the check does not pass and the grader recognises no more specific mistake."""
     visibility: Literal["visible", "hidden"] = "visible"
     """Hidden checks count, but their messages and inputs are withheld from students."""
+    builtin_hints: bool = True
+    """false: the grader adds none of its own hints or tips to this check (the message stays; an instructor's `hint` is shown either way)."""
+
+    answers_by_raising: ClassVar[bool] = False
+    """True for kinds whose calls answer by raising (`raises`); for all others a check whose every call raised is an error."""
 
     def call_names(self) -> list[str]:
         """The call sets whose observations this check judges."""
@@ -182,6 +233,18 @@ class CheckBase(SpecModel):
 
     def problems_in(self, exercise: ExerciseBase) -> list[tuple[tuple[str | int, ...], str]]:
         """What is inconsistent between this check and the rest of its exercise (paths relative to the check)."""
+        return []
+
+    def absence(self) -> bool:
+        """Whether the check asks that something does not happen (`forbid_*`, `not_used`): it then earns points only alongside an answer."""
+        return False
+
+    def answer_call_sets(self, exercise: ExerciseBase) -> list[str]:
+        """The call sets whose answers an absence check needs (default: its own)."""
+        return self.call_names()
+
+    def probes(self) -> list[str]:
+        """Call sets whose calls are also made at two nearby points (first tensor argument ± h·v), for a finite-difference cross-check."""
         return []
 
 
@@ -228,29 +291,31 @@ class ExerciseBase(SpecModel):
     def dangling_references(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Names that point nowhere (a call to an undeclared function, a check on an unknown call...), with their field paths.
 
+        Each names what is declared and, when one is close, the name that was probably meant.
         Also works on a partly valid spec (see `partial`): entries that failed validation are
         None, count as declared, and are not looked into (their own errors are reported already).
         """
         problems: list[tuple[tuple[str | int, ...], str]] = []
 
-        def declared(names: dict[str, Any]) -> str:
-            return ", ".join(sorted(names)) or "none"
+        def declared(name: str, names: dict[str, Any]) -> str:
+            return f"{did_you_mean(name, names)} (declared: {', '.join(sorted(names)) or 'none'})"
 
         for name, spec in self.inputs.items():
             if isinstance(spec, GraphInput) and spec.leaf in self.inputs and self.inputs[spec.leaf] is None:
                 continue
             if isinstance(spec, GraphInput) and not isinstance(self.inputs.get(spec.leaf), TensorInput):
-                problems.append((("inputs", name, "leaf"), f"{spec.leaf!r} is not a tensor input"))
+                tensors = {n: s for n, s in self.inputs.items() if isinstance(s, TensorInput)}
+                problems.append((("inputs", name, "leaf"), f"{spec.leaf!r} is not a tensor input{declared(spec.leaf, tensors)}"))
         for name, call in self.calls.items():
             if call is None:
                 continue
             if call.function not in self.functions:
                 problems.append((("calls", name, "function"),
-                                 f"{call.function!r} is not declared under `functions` (declared: {declared(self.functions)})"))
+                                 f"{call.function!r} is not declared under `functions`{declared(call.function, self.functions)}"))
             field = "args" if call.args is not None else "cases"
             for arg in sorted({a for case in call.all_cases() for a in case} - set(self.inputs)):
                 problems.append((("calls", name, field),
-                                 f"input {arg!r} is not declared under `inputs` (declared: {declared(self.inputs)})"))
+                                 f"input {arg!r} is not declared under `inputs`{declared(arg, self.inputs)}"))
         seen: set[str] = set()
         for i, check in enumerate(self.checks):
             if check is None:
@@ -258,12 +323,16 @@ class ExerciseBase(SpecModel):
             if check.id in seen:
                 problems.append((("checks", i, "id"), f"{check.id!r} is used by another check too"))
             seen.add(check.id)
+            raw_calls: Any = getattr(check, "calls", None)
             for call in check.call_names():
                 if call not in self.calls:
-                    problems.append((("checks", i, "calls"),
-                                     f"{call!r} is not declared under `calls` (declared: {declared(self.calls)})"))
+                    # The field that holds the name: `calls`, or `against` (gradient_consistency).
+                    named_by_calls = call == raw_calls or (isinstance(raw_calls, list) and call in raw_calls)
+                    holder = "calls" if named_by_calls or not hasattr(check, "against") else "against"
+                    problems.append((("checks", i, holder), f"{call!r} is not declared under `calls`{declared(call, self.calls)}"))
             if check.reference_names() and self.reference is None:
-                problems.append((("checks", i), "needs reference functions but `reference` is null"))
+                at = ("reference",) if "reference" in type(check).model_fields else ()
+                problems.append((("checks", i, *at), "needs reference functions but the exercise's `reference` is null"))
             problems.extend((("checks", i, *path), text) for path, text in check.problems_in(self))
         return problems
 

@@ -1,4 +1,4 @@
-# fails: values, autograd
+# fails: values, autograd, gradient-from-autograd
 """The second derivative by central finite differences: close, but not autograd's exact value."""
 
 import torch

@@ -1,4 +1,4 @@
-# fails: autograd, no-cosine-at-run-time, no-cosine-in-source
+# fails: autograd, gradient-from-autograd, no-cosine-at-run-time, no-cosine-in-source
 """The derivative of sin written as cos: the numbers are right, the method is not."""
 
 import matplotlib.pyplot as plt

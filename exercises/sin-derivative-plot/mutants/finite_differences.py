@@ -1,4 +1,4 @@
-# fails: values, autograd
+# fails: values, autograd, gradient-from-autograd
 """The derivative of sin by central finite differences instead of autograd."""
 
 import matplotlib.pyplot as plt

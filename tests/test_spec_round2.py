@@ -1,0 +1,279 @@
+"""Instructors, second round, on the spec side: what `validate` finds, and where it says the mistake is.
+
+Every finding of issue 13 that a spec can show has a test here: names that do not exist (ops,
+functions, expression names), errors at the line of the field at fault with did-you-mean, YAML's
+own errors in plain words, the limits of fields, special values mixed into draws.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from grader.inputs import draw_tensor, included_positions, probe_arguments
+from grader.spec.loader import SpecError, load_exercise
+from grader.spec.models import TensorInput, unknown_names
+from grader.wire import decode_array, encode_array
+
+BASE = """\
+id: demo
+title: {en: Demo, zh: 演示}
+functions:
+  double: {signature: (x), summary: returns 2 * x}
+inputs:
+  x: {kind: tensor, shape: [3]}
+calls:
+  twice: {function: double, args: [x]}
+checks:
+  - id: values
+    kind: compare
+    calls: twice
+    reference: double
+    points: 2
+"""
+REFERENCE = "def double(x):\n    return 2 * x\n"
+
+
+def write(tmp_path, text, reference=REFERENCE):
+    folder = tmp_path / "demo"
+    folder.mkdir(exist_ok=True)
+    (folder / "exercise.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    if reference is not None:
+        (folder / "reference.py").write_text(reference, encoding="utf-8")
+    return folder / "exercise.yaml"
+
+
+def problems(path, references=None):
+    with pytest.raises(SpecError) as caught:
+        load_exercise(path, references=references)
+    return caught.value.issues
+
+
+def line_of(path, text):
+    """The 1-based line of the first line of the file that contains `text`."""
+    return next(i for i, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+# -- 2. nothing passes by accident: every name resolves ------------------------------------
+
+def test_forbid_ops_naming_ops_that_do_not_exist_is_an_error_at_their_line(tmp_path, sandbox):
+    path = write(tmp_path, BASE + """\
+  - id: no-cos
+    kind: forbid_ops
+    calls: [twice]
+    ops:
+      - torch.cos
+      - torch.nonexistent_function
+      - foo.bar
+      - torch.sigmod
+      - torch.manual_seed
+      - numpy.ndarray.sum
+""")
+    found = {i.path: i for i in problems(path, sandbox.references)}
+    assert set(found) == {"checks[1].ops[1]", "checks[1].ops[2]", "checks[1].ops[3]", "checks[1].ops[4]", "checks[1].ops[5]"}
+    assert found["checks[1].ops[1]"].line == line_of(path, "torch.nonexistent_function")
+    assert "torch has no attribute 'nonexistent_function'" in found["checks[1].ops[1]"].message
+    assert found["checks[1].ops[2]"].line == line_of(path, "foo.bar") and "no module 'foo'" in found["checks[1].ops[2]"].message
+    assert "did you mean 'torch.sigmoid'" in found["checks[1].ops[3]"].message
+    # It exists, but the child could never see it called: forbidding it would always pass.
+    assert "cannot be observed" in found["checks[1].ops[4]"].message and "forbid_source" in found["checks[1].ops[4]"].message
+    assert "not a function of a module" in found["checks[1].ops[5]"].message
+
+
+def test_autograd_and_torch_func_entry_points_resolve(tmp_path, sandbox):
+    ops = ["torch.autograd.grad", "torch.autograd.backward", "torch.autograd.functional.jacobian",
+           "torch.autograd.forward_ad.make_dual", "torch.func.jvp", "torch.func.grad", "torch.Tensor.backward",
+           "torch.nn.functional.relu", "math.cos", "numpy.cos"]
+    path = write(tmp_path, BASE + f"  - {{id: no-ad, kind: forbid_ops, calls: [twice], ops: [{', '.join(ops)}]}}\n")
+    assert load_exercise(path, references=sandbox.references).spec.checks[1].ops == ops
+
+
+def test_forbid_source_naming_an_undeclared_function_is_an_error_with_a_suggestion(tmp_path):
+    path = write(tmp_path, BASE + """\
+  - id: no-cos
+    kind: forbid_source
+    names: [cos]
+    functions:
+      - double
+      - dubble
+""")
+    (issue,) = problems(path)
+    assert (issue.path, issue.line) == ("checks[1].functions[1]", line_of(path, "- dubble"))
+    assert "'dubble' is not declared under `functions`" in issue.message and "did you mean 'double'" in issue.message
+
+
+def test_an_expression_with_an_undefined_name_is_an_error_at_its_line(tmp_path):
+    path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", """\
+  x: {kind: tensor, shape: [3]}
+  f:
+    kind: function
+    expr: torhc.sin(x) + np.cos(x)
+"""))
+    (issue,) = problems(path)
+    assert (issue.path, issue.line) == ("inputs.f.expr", line_of(path, "expr: torhc"))
+    assert "unknown names 'np', 'torhc'" in issue.message and "x, torch, math" in issue.message
+    # Names an expression binds itself, and builtins, are known.
+    assert unknown_names("sum(v * x for v in range(3)) + (lambda t: abs(t))(x)") == []
+
+
+def test_an_expression_that_raises_on_sample_inputs_is_an_error_at_its_line(tmp_path, sandbox):
+    path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", """\
+  x: {kind: tensor, shape: [3]}
+  f: {kind: function, expr: torch.sinn(x)}
+  g: {kind: graph, leaf: x, expr: "x @ torch.ones(4)"}
+  ok: {kind: graph, leaf: x, expr: "torch.where(x > 0, x, -x)"}
+"""))
+    found = {i.path: i for i in problems(path, sandbox.references)}
+    assert set(found) == {"inputs.f.expr", "inputs.g.expr"}
+    assert found["inputs.f.expr"].line == line_of(path, "torch.sinn") and "AttributeError" in found["inputs.f.expr"].message
+    assert found["inputs.g.expr"].line == line_of(path, "x @ torch") and "RuntimeError" in found["inputs.g.expr"].message
+
+
+def test_a_function_input_is_tried_on_the_tensors_it_is_passed_with(tmp_path, sandbox):
+    # Fine on a vector of 3, wrong on the [2, 2] matrix the calls pass beside it.
+    text = BASE.replace("  x: {kind: tensor, shape: [3]}\n", """\
+  x: {kind: tensor, shape: [3]}
+  m: {kind: tensor, shape: [2, 2]}
+  f: {kind: function, expr: "x * torch.tensor([1.0, 2.0, 3.0], dtype=x.dtype)"}
+""").replace("  twice: {function: double, args: [x]}\n", "  twice: {function: double, args: [x]}\n  apply: {function: double, args: [f, m]}\n")
+    (issue,) = problems(write(tmp_path, text), sandbox.references)
+    assert issue.path == "inputs.f.expr" and "RuntimeError" in issue.message
+
+
+# -- 7. errors where the mistake is --------------------------------------------------------
+
+def test_a_bad_kind_is_reported_at_the_kind_field_with_a_suggestion(tmp_path):
+    path = write(tmp_path, BASE.replace("    kind: compare\n", "    kind: comapre\n"))
+    (issue,) = problems(path)
+    assert (issue.path, issue.line) == ("checks[0].kind", line_of(path, "kind: comapre"))
+    assert "did you mean 'compare'" in issue.message
+    bad_input = problems(write(tmp_path, BASE.replace("x: {kind: tensor,", "x: {kind: tenser,")))
+    assert [i.path for i in bad_input] == ["inputs.x.kind"] and "did you mean 'tensor'" in bad_input[0].message
+
+
+def test_a_dangling_reference_function_is_reported_at_its_field_with_a_suggestion(tmp_path, sandbox):
+    path = write(tmp_path, BASE.replace("    reference: double\n", "    reference: doubel\n"))
+    (issue,) = problems(path, sandbox.references)
+    assert (issue.path, issue.line) == ("checks[0].reference", line_of(path, "reference: doubel"))
+    assert "did you mean 'double'" in issue.message and "defines: double" in issue.message
+
+
+def test_a_missing_reference_file_suggests_the_one_beside_it(tmp_path):
+    path = write(tmp_path, BASE.replace("functions:", "reference: referense.py\nfunctions:", 1))
+    (issue,) = problems(path)
+    assert issue.path == "reference" and issue.line == line_of(path, "referense.py")
+    assert "did you mean 'reference.py'" in issue.message
+
+
+def test_every_dangling_name_gets_a_suggestion(tmp_path):
+    text = (BASE.replace("{function: double, args: [x]}", "{function: doubel, args: [xx]}")
+            .replace("    calls: twice\n", "    calls: twise\n")
+            .replace("  x: {kind: tensor, shape: [3]}\n", "  x: {kind: tensor, shape: [3]}\n  gx: {kind: graph, leaf: xs, expr: x}\n"))
+    found = {i.path: i.message for i in problems(write(tmp_path, text))}
+    assert "did you mean 'double'" in found["calls.twice.function"]
+    assert "did you mean 'x'" in found["calls.twice.args"]
+    assert "did you mean 'twice'" in found["checks[0].calls"]
+    assert "did you mean 'x'" in found["inputs.gx.leaf"]
+
+
+def test_a_dedented_key_is_explained_in_plain_words_at_its_line(tmp_path):
+    path = write(tmp_path, BASE.replace("    points: 2\n", "   points: 2\n"))
+    (issue,) = problems(path)
+    assert issue.line == line_of(path, "   points: 2")
+    assert "indented differently" in issue.message and "line up" in issue.message
+    assert "<block" not in issue.message  # none of YAML's own jargon
+
+
+@pytest.mark.parametrize("text, words", [
+    ("id: demo\ntitle: a: b\n", "must be quoted"),
+    ("id: demo\ntitle: T\nchecks:\n\t- id: x\n", "tab"),
+    ("id: demo\ntitle: 'open\n", "never closed"),
+    ("id: demo\nchecks\n  - x\n", "a `:` is missing"),
+])
+def test_other_yaml_errors_are_explained_too(tmp_path, text, words):
+    (issue,) = problems(write(tmp_path, text))
+    assert issue.line is not None and words in issue.message and issue.message.startswith("not valid YAML: ")
+
+
+def test_a_key_written_twice_is_an_error(tmp_path):
+    path = write(tmp_path, BASE.replace("    points: 2\n", "    points: 2\n    points: 3\n"))
+    (issue,) = problems(path)
+    assert (issue.path, issue.line) == ("checks[0].points", line_of(path, "points: 3")) and "twice" in issue.message
+
+
+def test_a_signature_cut_at_its_comma_says_to_quote_it(tmp_path):
+    path = write(tmp_path, BASE.replace("double: {signature: (x), summary: returns 2 * x}",
+                                        "double: {signature: (f, x), summary: returns 2 * x}"))
+    messages = [i.message for i in problems(path)]
+    assert any("cut at its comma" in m and 'signature: "(f, x)"' in m for m in messages), messages
+
+
+# -- 1, 6. the autograd check's fields and their limits -----------------------------------------
+
+@pytest.mark.parametrize("fields, path, words", [
+    ("mode: forward, create_graph: true", "checks[1].create_graph", "reverse mode"),
+    ("expect: not_used, min_runs: 2", "checks[1].min_runs", "only to `expect: used`"),
+    ("min_runs: 3, loop_tip_above: 2", "checks[1].loop_tip_above", "at least min_runs"),
+    ("loop_tip_above: 1", "checks[1].loop_tip_above", "greater than or equal to 2"),
+    ("mode: sideways", "checks[1].mode", "'forward'"),
+])
+def test_autograd_fields_that_cannot_hold_are_errors(tmp_path, fields, path, words):
+    (issue,) = problems(write(tmp_path, BASE + f"  - {{id: ad, kind: autograd, calls: [twice], {fields}}}\n"))
+    assert issue.path == path and words in issue.message
+
+
+def test_builtin_hints_is_a_field_of_every_kind(tmp_path):
+    loaded = load_exercise(write(tmp_path, BASE.replace("    points: 2\n", "    points: 2\n    builtin_hints: false\n")))
+    assert loaded.spec.checks[0].builtin_hints is False
+
+
+# -- 4. special values ----------------------------------------------------------------------
+
+def test_include_mixes_exact_values_into_random_draws_deterministically():
+    spec = TensorInput(kind="tensor", shape=[40], low=-2.0, high=2.0, include=[0.0, -0.0], include_share=0.25)
+    draw = lambda seed, sample=0: draw_tensor(spec, seed=seed, exercise="e", name="x", sample=sample, samples=1)  # noqa: E731
+    first = draw(7)
+    assert np.array_equal(first, draw(7)) and not np.array_equal(first, draw(8))
+    zeros = first[first == 0.0]
+    assert len(zeros) == 10  # a quarter of 40
+    assert sorted(np.signbit(zeros)) == [False] * 5 + [True] * 5  # -0.0 keeps its sign
+    plain = TensorInput(kind="tensor", shape=[40], low=-2.0, high=2.0)
+    others = draw_tensor(plain, seed=7, exercise="e", name="x", sample=0, samples=1)
+    assert np.array_equal(first[first != 0.0], others[first != 0.0])  # the other entries are the usual draws
+    # The child receives exactly these values, sign of zero included, in the input's dtype.
+    wire = encode_array(first, "float32")
+    assert np.array_equal(np.signbit(decode_array(wire)), np.signbit(first.astype(np.float32)))
+
+
+def test_include_on_a_0d_input_is_a_share_of_the_samples():
+    spec = TensorInput(kind="tensor", shape=[], low=-1.0, high=1.0, include=[0.5], include_share=0.25)
+    draws = [float(draw_tensor(spec, seed=3, exercise="e", name="x", sample=i, samples=16)) for i in range(16)]
+    assert draws.count(0.5) == 4
+    assert included_positions(spec, seed=3, exercise="e", name="x", samples=16) == {
+        i: 0.5 for i, value in enumerate(draws) if value == 0.5}
+    once = TensorInput(kind="tensor", shape=[5], include=[0.0, 1.0, -1.0])
+    assert sorted(draw_tensor(once, seed=1, exercise="e", name="x", sample=0, samples=1))[:1] == [-1.0]
+
+
+@pytest.mark.parametrize("fields, words", [
+    ("include_share: 0.5", "give `include` too"),
+    ("include: [0.0], dist: linspace", "linspace is not random"),
+    ("include: [0.0], include_share: 1.5", "less than or equal to 1"),
+    ("include: []", "at least 1 item"),
+])
+def test_include_limits(tmp_path, fields, words):
+    (issue,) = problems(write(tmp_path, BASE.replace("x: {kind: tensor, shape: [3]}", f"x: {{kind: tensor, shape: [3], {fields}}}")))
+    assert issue.path.startswith("inputs.x") and words in issue.message
+
+
+def test_probes_are_deterministic_and_close():
+    wire = {"kind": "tensor", "array": encode_array(np.array([0.5, -2.0, 3.0]), "float64"), "requires_grad": False}
+    plus, minus = probe_arguments((wire,), seed=5, exercise="e", call_set="c", case=0, sample=1)
+    again = probe_arguments((wire,), seed=5, exercise="e", call_set="c", case=0, sample=1)
+    assert (plus, minus) == again
+    x, up, down = (decode_array(a["array"]) for a in (wire, plus[0], minus[0]))
+    assert np.allclose(up - x, x - down) and 0 < np.abs(up - x).max() < 1e-4
+    half = {"kind": "tensor", "array": encode_array(np.array([0.5]), "float16"), "requires_grad": False}
+    assert probe_arguments((half,), seed=5, exercise="e", call_set="c", case=0, sample=0) is None
