@@ -53,7 +53,10 @@ def make_function(expr: str) -> Callable[[Any], Any]:
         return eval(code, _namespace(x))
 
     function.__name__ = function.__qualname__ = "f"
-    function.__doc__ = f"f(x) = {expr}"
+    # No formula in __doc__: it would hand a submission the expression to differentiate by hand.
+    # (Its code object is still reachable by introspection, as everything in the student's process
+    # is; the returns_gradient check is what makes a hand-made derivative fail, whatever its source.)
+    function.__doc__ = None
     return function
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class GradeOptions:
     lang: Lang = "en"
     """The language the reader asked for: the scorecard's default for reporters (its texts are neutral)."""
     show_hidden: bool = False
+    """Give the instructor's view (hidden checks in full) as `Graded.scorecard`; `Graded.full` has it always."""
     hide: tuple[str, ...] = ()
     """Paths the submission must not see, beyond the exercise directories."""
     keep_figures: bool = False
@@ -54,6 +55,13 @@ class Graded:
     attachments: Attachments = field(default_factory=dict)
     identity: str = ""
     """The submission's resolved path: what tells apart two submissions of the same name."""
+    full: Scorecard | None = None
+    """Hidden checks in full, for reporters that keep them from students themselves (Gradescope); default `scorecard`."""
+
+    @property
+    def instructor_view(self) -> Scorecard:
+        """Every check's feedback, hidden ones included."""
+        return self.full or self.scorecard
 
 
 def _not_graded(exercises: list[LoadedExercise], submission: str, message: Text, lang: Lang,
@@ -117,11 +125,12 @@ def grade_submission(path: Path, exercises: list[LoadedExercise], sandbox: Sandb
     except (SubmissionError, ReferenceFailure):
         raise
     except Exception:  # noqa: BLE001 - the guard around one submission: whatever broke, the batch goes on
-        details = traceback.format_exc()
+        # The innermost frames say what broke; a recursion's thousands of frames would bury the log.
+        details = traceback.format_exc()[-20_000:]
         _log.error("grading %s failed inside the grader:\n%s", display or path, details)
         return Graded(internal_error_scorecard(exercises, display or str(path), details, options.lang),
                       identity=str(path.resolve()))
-    return Graded(graded.scorecard, graded.attachments, identity=str(path.resolve()))
+    return replace(graded, identity=str(path.resolve()))
 
 
 def internal_error_scorecard(exercises: list[LoadedExercise], submission: str, details: str, lang: Lang) -> Scorecard:
@@ -160,7 +169,7 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
     failed_import = import_verdict(run, options.call_timeout)
     results, attachments = [], {}
     for loaded in exercises:
-        result, found = judge_exercise(loaded, submission, plan, run, options.show_hidden, failed_import, references)
+        result, found = judge_exercise(loaded, submission, plan, run, failed_import, references)
         results.append(result)
         attachments.update(found)
     answers = {
@@ -179,21 +188,17 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
         error_traceback=student_traceback(failed_import.traceback, submission) if failed_import else [],
         top_level_errors=top_level_errors(run, submission),
         run=RunInfo(seed=options.seed, isolation=run.isolation.to_dict(), wall_time=round(run.wall_time, 3),
-                    children=run.children, output=run.output.text(), hidden_output=hidden_output(run, options),
+                    children=run.children, output=run.output.text(), hidden_output=run.private_output.text(),
                     output_bytes=run.output.total,
-                    withheld_output_bytes=0 if options.show_hidden else run.private_output.total,
                     max_rss_kb=run.max_rss_kb, memory_peak_kb=run.memory_peak_kb, out_of_memory=run.out_of_memory),
         lang=options.lang, grader_version=__version__, answers=answers,
     )
-    return Graded(scorecard, attachments)
-
-
-def hidden_output(run: RunRecord, options: GradeOptions) -> str:
-    """What the submission printed during calls only hidden checks judge, when hidden checks are shown; else "".
-
-    Those calls receive the hidden inputs; a submission that prints its arguments would show them.
-    """
-    return run.private_output.text() if run.private_output.total and options.show_hidden else ""
+    if options.show_hidden:
+        return Graded(scorecard, attachments, full=scorecard)
+    # Hidden calls receive the hidden inputs: a submission that prints its arguments would show them.
+    hidden = {(e.id, c.id) for e in results for c in e.checks if c.hidden}
+    shown = {key: files for key, files in attachments.items() if key not in hidden}
+    return Graded(scorecard.for_students(run.private_output.total), shown, full=scorecard)
 
 
 def save_attachments(graded: Graded, directory: Path, lang: Lang | None = None) -> Scorecard:

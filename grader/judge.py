@@ -134,9 +134,12 @@ def _hints(check: CheckBase, verdict: Verdict, ran: bool) -> tuple[Text | None, 
 
 def judge_exercise(
     loaded: LoadedExercise, submission: Submission, plan: Plan, run: RunRecord,
-    show_hidden: bool, failed_import: Verdict | None, references: References | None = None,
+    failed_import: Verdict | None, references: References | None = None,
 ) -> tuple[ExerciseResult, Attachments]:
-    """Judge every check of one exercise; `references` runs its reference code (a trusted worker)."""
+    """Judge every check of one exercise, hidden ones in full; `references` runs its reference code (a trusted worker).
+
+    What students may see of hidden checks is `Scorecard.for_students()`'s business, not the judge's.
+    """
     spec = loaded.spec
     kinds = available_kinds()
     context = None
@@ -157,19 +160,14 @@ def judge_exercise(
             for name in check.call_names() for c in plan.for_call_set(spec.id, name) if c.index in run.calls
         )
         cell, line = submission.locate(verdict.line)
-        hidden = check.visibility == "hidden"
-        withheld = hidden and not show_hidden
         results.append(CheckResult(
             id=check.id, kind=check.kind, title=check.title,
             status=verdict.status, score=round(check.points * earned, 6), max_score=check.points,
-            message=msg("hidden_check") if withheld else verdict.message,
-            hint=None if withheld else hint, tips=[] if withheld else tips,
-            line=None if withheld else line, cell=None if withheld else cell,
-            duration=round(duration, 4), hidden=hidden, graded=check.points > 0,
-            details={} if withheld else verdict.details,
-            traceback=[] if withheld else student_traceback(verdict.traceback, submission),
+            message=verdict.message, hint=hint, tips=tips, line=line, cell=cell,
+            duration=round(duration, 4), hidden=check.visibility == "hidden", graded=check.points > 0,
+            details=verdict.details, traceback=student_traceback(verdict.traceback, submission),
         ))
-        if verdict.attachments and not withheld:
+        if verdict.attachments:
             attachments[(spec.id, check.id)] = verdict.attachments
     result = ExerciseResult(
         id=spec.id, title=spec.title, score=round(sum(r.score for r in results), 6),

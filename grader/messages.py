@@ -263,6 +263,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{call} raised {type}, but its message does not match /{pattern}/: {msg}",
         "zh": "{call} 抛出了 {type}，但错误信息与 /{pattern}/ 不符：{msg}",
     },
+    "raises_not_autograd": {
+        "en": "{call} raised {type} from torch, but not from an autograd run: the error must come out of backward() or torch.autograd.grad.",
+        "zh": "{call} 由 torch 抛出了 {type}，但不是在自动微分运行中：该错误应当来自 backward() 或 torch.autograd.grad。",
+    },
+    "raises_not_autograd_hint": {
+        "en": "Make autograd itself fail: call backward() (or torch.autograd.grad) the way the exercise describes and let its error propagate.",
+        "zh": "让自动微分自己出错：按题目所说调用 backward()（或 torch.autograd.grad），并让它的错误向外抛出。",
+    },
     "raises_own_raise": {
         "en": "{call} raised {type} itself ({where}); the error must come from torch.",
         "zh": "{call} 自己抛出了 {type}（{where}）；该错误应当由 torch 产生。",

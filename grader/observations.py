@@ -149,7 +149,8 @@ class ExceptionReport(ObsModel):
     type: Text
     module: Text
     message: Text
-    origin: Literal["submission", "library"]
+    origin: Literal["submission", "library", "autograd"]
+    """Who raised it: the student's own `raise`, a library, or autograd during a backward/grad run (a library too)."""
     frames: Annotated[list[StudentFrame], Field(max_length=20)]
 
     @property

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.i18n import Lang, Localized, Text
+from grader.i18n import Lang, Localized, Text, msg
 
 SCHEMA_VERSION = 2
 """2: texts are messages (ids and parameters) and localized texts instead of sentences in one language."""
@@ -86,6 +86,14 @@ class CheckResult(ResultModel):
     traceback: list[TraceFrame] = []
     """When the student's code raised: their frames only, outermost first, ending at their line."""
 
+    def withheld(self) -> CheckResult:
+        """This check as students see it while it is hidden: its status and points, none of its feedback."""
+        if not self.hidden:
+            return self
+        return self.model_copy(update={
+            "message": msg("hidden_check"), "hint": None, "tips": [], "line": None, "cell": None,
+            "details": {}, "artifacts": [], "traceback": []})
+
 
 class ExerciseResult(ResultModel):
     """The results of one exercise's checks."""
@@ -144,6 +152,18 @@ class Scorecard(ResultModel):
     grader_version: str = ""
     answers: dict[str, str] = Field(default_factory=dict)
     """Short answers collected for the instructor, by variable name."""
+
+    def for_students(self, withheld_output_bytes: int | None = None) -> Scorecard:
+        """The scorecard students may see: hidden checks without their feedback, nothing printed during them.
+
+        `withheld_output_bytes`: how much was printed during hidden calls (default: what `hidden_output` holds).
+        """
+        exercises = [e.model_copy(update={"checks": [c.withheld() for c in e.checks]}) for e in self.exercises]
+        run = self.run
+        if run is not None and (run.hidden_output or withheld_output_bytes):
+            withheld = withheld_output_bytes if withheld_output_bytes is not None else len(run.hidden_output.encode())
+            run = run.model_copy(update={"hidden_output": "", "withheld_output_bytes": withheld})
+        return self.model_copy(update={"exercises": exercises, "run": run})
 
     @property
     def passed(self) -> bool:

@@ -70,7 +70,7 @@ def judged(checks, reports, source=SOURCE):
     submission = Submission(path=Path("s.py"), display="s.py", source=source, kind="python")
     record = RunRecord(module=module, calls=outcomes)
     result, _ = judge_exercise(LoadedExercise(spec, Path("unit.yaml"), None), submission, plan, record,
-                               show_hidden=True, failed_import=None, references=InProcessReferences({}))
+                               failed_import=None, references=InProcessReferences({}))
     return {c.id: c for c in result.checks}
 
 

@@ -155,7 +155,7 @@ def test_validate_reports_every_error_of_every_file_with_lines_and_exits_two(tmp
     good = (builtin_exercises_dir() / "double-backward" / "exercise.yaml").read_text()
     first = tmp_path / "one"
     first.mkdir()
-    broken = good.replace("rtol: 1.0e-12", "rtoll: 1.0e-12", 1).replace("origin: library", "origin: lib")
+    broken = good.replace("rtol: 1.0e-12", "rtoll: 1.0e-12", 1).replace("origin: autograd", "origin: lib")
     (first / "exercise.yaml").write_text(broken)
     shutil.copy(builtin_exercises_dir() / "double-backward" / "reference.py", first)
     second = tmp_path / "two.yaml"
@@ -351,7 +351,7 @@ def test_hidden_checks_count_but_withhold_inputs_messages_and_expected_values(tm
     hidden_checks = {c.id: c for c in hidden.scorecard.exercises[0].checks}
     # instructors see everything: the inputs (4242.x), expected values (8484.x), hints, lines, figures
     assert "4242." in en(shown_checks["secret-values"].message) and "8484." in en(shown_checks["secret-values"].message)
-    assert en(shown_checks["secret-values"].hint) and shown_checks["secret-values"].line
+    assert shown_checks["secret-values"].line
     assert "4242." in en(shown_checks["secret-raise"].message) and shown_checks["secret-raise"].traceback
     assert en(shown_checks["secret-raise"].hint) == "The secret hint."
     assert ("hidden-demo", "secret-plot") in shown.attachments
@@ -390,6 +390,29 @@ def test_what_a_submission_prints_during_hidden_checks_is_withheld(tmp_path, san
     assert "imported" in shown.run.output and "argument" not in shown.run.output
     assert "  | [printed during hidden checks]\n  | argument [4242." in text.render(shown)
     assert "argument" in json.loads(json_report.render(shown))["run"]["output"]
+
+
+def test_gradescope_gets_hidden_checks_in_full_without_show_hidden(tmp_path):
+    folder = tmp_path / "exercises" / "hidden-demo"
+    folder.mkdir(parents=True)
+    (folder / "exercise.yaml").write_text(HIDDEN_SPEC)
+    (folder / "reference.py").write_text("def double(x):\n    return 2 * x\n")
+    submission = tmp_path / "printer.py"
+    submission.write_text(HIDDEN_SUBMISSION.replace("def boom(x):\n", "def boom(x):\n    print('argument', x.tolist())\n"))
+    results = tmp_path / "results.json"
+    done = run_cli(str(submission), "--exercises", str(tmp_path / "exercises"), "--seed", str(SEED),
+                   "--format", "json", "--gradescope", str(results))
+    assert done.returncode == 1, done.stderr
+    # What the student reads at once: the JSON scorecard and results.json's summary hold no hidden detail.
+    card = json.loads(done.stdout)
+    assert "4242." not in done.stdout and card["run"]["withheld_output_bytes"] > 0
+    report = json.loads(results.read_text())
+    assert "4242." not in report["output"] and "argument" not in report["output"]
+    # Gradescope shows the hidden tests' real feedback once grades are published.
+    secret = next(t for t in report["tests"] if t["tags"] == ["hidden-demo", "secret-values"])
+    assert secret["visibility"] == "after_published" and "4242." in secret["output"]
+    visible = [t for t in report["tests"] if t["visibility"] == "visible"]
+    assert visible and all("4242." not in t["output"] for t in visible)
 
 
 # -- docs/authoring.md ------------------------------------------------------------------------

@@ -56,13 +56,27 @@ class ForbidOpsCheck(CheckBase):
         return True
 
 
+def dotted(node: ast.Attribute, limit: int = 4) -> str:
+    """`torch.cos` for an attribute chain, its last `limit` parts at most (walked, not recursed: chains may be
+    hundreds deep, where `ast.unparse` would exhaust the stack)."""
+    parts: list[str] = []
+    current: ast.AST = node
+    while isinstance(current, ast.Attribute) and len(parts) <= limit:
+        parts.append(current.attr)
+        current = current.value
+    if len(parts) > limit:
+        return "…." + ".".join(reversed(parts[:limit]))
+    head = current.id if isinstance(current, ast.Name) else "(…)"
+    return ".".join([head, *reversed(parts)])
+
+
 def _uses(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in names:
             found.append((node.lineno, node.id))
         elif isinstance(node, ast.Attribute) and node.attr in names:
-            found.append((node.lineno, ast.unparse(node)))
+            found.append((node.lineno, dotted(node)))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if alias.name.split(".")[-1] in names or (alias.asname or "") in names:

@@ -24,8 +24,9 @@ class RaisesCheck(CheckBase):
     """Name of the exception class, e.g. `RuntimeError`."""
     match: str | None = None
     """Regular expression searched for in the exception's message."""
-    origin: Literal["any", "library"] = "any"
-    """`library`: the exception must come from a library (torch), not from the student's own `raise`."""
+    origin: Literal["any", "library", "autograd"] = "any"
+    """`library`: the exception must come from a library (torch), not from the student's own `raise`;
+    `autograd`: it must come out of an autograd run (`backward()`, `torch.autograd.grad`) of that call."""
 
     @field_validator("match")
     @classmethod
@@ -66,6 +67,9 @@ def judge_raises(check: RaisesCheck, ctx: CheckContext) -> Verdict:
             return Verdict("failed", msg("raises_own_raise", call=call, type=exc.type,
                                          where=ctx.where(exc.line) if exc.line else "?"), line=exc.line,
                            traceback=tuple(exc.frames))
+        if check.origin == "autograd" and exc.origin == "library":
+            return Verdict("failed", msg("raises_not_autograd", call=call, type=exc.type), line=exc.line,
+                           hint=msg("raises_not_autograd_hint"), traceback=tuple(exc.frames))
         message = msg("raises_ok", call=call, type=exc.type, msg=exc.message.splitlines()[0] if exc.message else "")
     return Verdict("passed", message)
 

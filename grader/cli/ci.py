@@ -54,8 +54,10 @@ def write_text(path: Path, content: str, append: bool = False) -> None:
 
 def write_reports(scorecards: list[Any], output_format: str, fail_under: float | None, junit_xml: Path | None,
                   gradescope_path: Path | None, markdown_path: Path | None, csv_path: Path | None,
-                  lang: Lang | None = None) -> None:
+                  lang: Lang | None = None, gradescope_card: Any | None = None) -> None:
     """Write the report files asked for, and in CI the step summary, the Classroom result and annotations, in `lang`.
+
+    `gradescope_card`: the scorecard Gradescope's results.json is made of (default: the first one).
 
     Annotations go to stdout in text mode; with `--format json` they go to stderr, which the GitHub
     runner reads for workflow commands too, so that stdout stays one JSON document.
@@ -65,7 +67,7 @@ def write_reports(scorecards: list[Any], output_format: str, fail_under: float |
     if junit_xml:
         write_text(junit_xml, junit.render(scorecards, lang))
     if gradescope_path:
-        write_text(gradescope_path, gradescope.render(scorecards[0], lang))
+        write_text(gradescope_path, gradescope.render(gradescope_card or scorecards[0], lang))
     if markdown_path:
         write_text(markdown_path, markdown.render(scorecards, lang))
     if csv_path:

@@ -105,8 +105,13 @@ def report_width() -> int | None:
 
 
 def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbox: Any, options: Any, jobs: int,
-               artifacts_dir: Path | None, output_format: str, quiet: bool, progress: Progress | None) -> list[Any]:
-    """Grade every submission; in text format print each scorecard as soon as its turn comes."""
+               artifacts_dir: Path | None, output_format: str, quiet: bool, progress: Progress | None,
+               ) -> tuple[list[Any], list[Any]]:
+    """Grade every submission; in text format print each scorecard as soon as its turn comes.
+
+    Returns the scorecards as the reader may see them and, beside them, the instructor's view of each
+    (hidden checks in full) for reporters that keep hidden checks from students themselves.
+    """
     if getattr(sandbox, "is_cluster", False):  # `--cluster`: a ClusterGrader; the same contract, on Dask workers
         from grader.cluster.client import grade_many
     else:
@@ -116,12 +121,13 @@ def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbo
     from grader.grading import save_attachments
     from grader.reporters import text
 
-    scorecards = []
+    scorecards, instructor_views = [], []
     width = report_width()
     try:
         for graded in grade_many(submissions, exercises, sandbox, options, jobs, on_done=progress.update if progress else None):
             scorecard = save_attachments(graded, artifacts_dir, options.lang) if artifacts_dir else graded.scorecard
             scorecards.append(scorecard)
+            instructor_views.append(graded.instructor_view)
             if output_format == "text":
                 if progress:
                     progress.clear()
@@ -131,7 +137,7 @@ def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbo
         fail(f"grade: the exercise's reference code failed (fix the exercise, not the submission): {exc}")
     except ClusterError as exc:  # the cluster failed us: neither the student's fault nor a grader bug (exit 2)
         fail(f"grade: {exc}")
-    return scorecards
+    return scorecards, instructor_views
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -221,7 +227,7 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
         )
         progress = Progress(len(submissions), options.lang) if len(submissions) > 1 else None
         started = time.monotonic()
-        scorecards = _grade_all(submissions, exercises, sandbox, options, jobs, artifacts_dir, output_format, quiet,
+        scorecards, instructor_views = _grade_all(submissions, exercises, sandbox, options, jobs, artifacts_dir, output_format, quiet,
                                 progress)
     finally:
         sandbox.close()
@@ -236,8 +242,10 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
     if progress:
         # The one-line summary closes the batch: after the table, as the README says.
         progress.finish(scorecards, time.monotonic() - started)
+    # Gradescope shows hidden tests only once grades are published (their visibility says so): it gets
+    # them in full, so that `run_autograder` needs no --show-hidden to keep them from students meanwhile.
     ci.write_reports(scorecards, output_format, fail_under, junit_xml, gradescope_path, markdown_path, csv_path,
-                     options.lang)
+                     options.lang, gradescope_card=instructor_views[0] if instructor_views else None)
     failed_inside = [card for card in scorecards if card.internal_error]
     if failed_inside:
         # Every other submission was graded and reported; the run still ends as a grader bug.

@@ -2,8 +2,9 @@
 
 Hidden checks get `after_published`: students see neither them nor (Gradescope's rule when any
 test is not visible) their total until the instructor publishes grades, and then they see the real
-feedback. So the summary shown to students states the total only when no check is hidden, and the
-course's `run_autograder` grades with `--show-hidden`: Gradescope does the hiding.
+feedback. So `grade --gradescope` always gives this reporter the instructor's view (hidden checks in
+full: Gradescope does the hiding, no `--show-hidden` needed), and the summary shown to students at
+once states the total only when no check is hidden and never holds what was printed during hidden calls.
 """
 
 from __future__ import annotations

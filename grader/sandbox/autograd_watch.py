@@ -37,7 +37,19 @@ class GradientLog:
     noted_elements: int = 0
     create_graph_seen: bool = False
     failures: list[str] = field(default_factory=list)
-    """Exceptions raised inside autograd's engine during the call (type names): a failure autograd itself saw."""
+    """Exceptions raised inside autograd during the call (type names): a failure autograd itself saw."""
+    failed: list[BaseException] = field(default_factory=list)
+    """Those exceptions themselves: what tells autograd's own failure from one raised elsewhere in torch."""
+
+    def failure(self, exc: BaseException) -> None:
+        """Note an exception that came out of an autograd run (its engine, or torch.autograd.backward/grad)."""
+        if len(self.failed) < 20 and not any(exc is seen for seen in self.failed):
+            self.failed.append(exc)
+            self.failures.append(type(exc).__name__)
+
+    def raised_inside(self, exc: BaseException) -> bool:
+        """Whether `exc` is an exception that came out of an autograd run of this call."""
+        return any(exc is seen for seen in self.failed)
 
     def run(self, api: str, mode: str, create_graph: bool = False, retain_graph: bool = False) -> None:
         """Count one autograd run."""
@@ -125,8 +137,7 @@ class _Engine:
             result = self._engine.run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs,
                                                allow_unreachable, accumulate_grad)
         except BaseException as exc:
-            if len(log.failures) < 20:
-                log.failures.append(type(exc).__name__)
+            log.failure(exc)
             raise
         if accumulate_grad:
             for leaf in leaves:
@@ -203,9 +214,11 @@ def _attempt_wrapper(original: Callable[..., Any], api: str, active: Callable[[]
         before = log.count if log is not None else 0
         try:
             return original(*args, **kwargs)
-        except BaseException:
-            if log is not None and log.count == before:
-                log.run(api, "reverse", bool(kwargs.get("create_graph")), bool(kwargs.get("retain_graph")))
+        except BaseException as exc:
+            if log is not None:
+                if log.count == before:
+                    log.run(api, "reverse", bool(kwargs.get("create_graph")), bool(kwargs.get("retain_graph")))
+                log.failure(exc)
             raise
 
     return wrapper

@@ -219,6 +219,10 @@ class Runner:
                 value = None
                 report["outcome"] = "raised"
                 report["exception"] = exception_info(exc, self.path)
+                if report["exception"]["origin"] == "library" and recorder.log.raised_inside(exc):
+                    # This very exception came out of a backward()/grad run: autograd's own failure,
+                    # not one a student provoked elsewhere in torch (torch._check) to look like it.
+                    report["exception"]["origin"] = "autograd"
             report["duration"] = time.perf_counter() - start
         _flush_streams()
         if report["outcome"] == "returned":
