@@ -26,7 +26,7 @@ from grader.checks.base import (
     where,
 )
 from grader.hints import exception_hint
-from grader.i18n import Text, msg
+from grader.i18n import Msg, Text, msg
 from grader.observations import StudentFrame
 from grader.plan import Plan
 from grader.sandbox.supervisor import RunRecord
@@ -119,13 +119,18 @@ def answer_problem(check: CheckBase, ctx: CheckContext) -> Verdict | None:
     return None
 
 
+def _is_stub_hint(hint: Text | None) -> bool:
+    return isinstance(hint, Msg) and hint.key == "stub_hint"
+
+
 def _hints(check: CheckBase, verdict: Verdict, ran: bool) -> tuple[Text | None, list[Text]]:
     """The hint and tips a check shows: the instructor's hint first, the grader's own unless switched off."""
     hint, tips = verdict.hint, list(verdict.tips)
     if not check.builtin_hints:
         hint, tips = None, []
-    # The spec's hint is about the check's own mistake; it says nothing to a file that did not run.
-    if check.hint is not None and verdict.status != "passed" and ran:
+    # The spec's hint is about the check's own mistake; it says nothing to a file that did not run,
+    # nor to a function that is still a stub (write it first, then the instructor's hint applies).
+    if check.hint is not None and verdict.status != "passed" and ran and not _is_stub_hint(verdict.hint):
         if hint is not None:
             tips.insert(0, hint)  # what the grader recognised still helps, below the instructor's word
         hint = check.hint
