@@ -102,3 +102,23 @@ def test_explanations_are_counted_as_their_language_counts():
     assert answer_length("To differentiate a second time, autograd records the backward pass.") == (10, "words")
     chinese = "二阶导数需要先用 create_graph=True 把反向传播记录成计算图，再对这个更大的图求导。"
     assert answer_length(chinese) == (30, "chars")  # 29 characters and one word of code
+
+
+def test_usage_errors_are_worded_in_the_readers_language(tmp_path):
+    """Every line the grade command prints comes from the catalogue: its usage errors too, in both languages."""
+    (tmp_path / "notes.txt").write_text("not python")
+    cases = [
+        ((str(tmp_path / "missing.py"),), "no such file or directory", "没有这个文件或目录"),
+        ((str(tmp_path / "notes.txt"),), "not a .py file or .ipynb notebook", "不是 .py 文件或 .ipynb 笔记本"),
+        ((str(tmp_path),), "no .py or .ipynb files in this directory", "这个目录中没有 .py 或 .ipynb 文件"),
+        ((), "give a .py file, an .ipynb notebook or a directory", "请给出要评分的 .py 文件"),
+        ((str(EXAMPLES / "solution.py"), "-e", "nope"), "unknown exercise 'nope'; choose from: second-derivative-cost, ",
+         "没有练习 'nope'；可选的练习：second-derivative-cost、"),
+        (("--starter", str(tmp_path / "start.txt")), "a starter file is Python", "起始文件是 Python 文件"),
+    ]
+    for args, english, chinese in cases:
+        said_en, said_zh = run_cli(*args, "--lang", "en"), run_cli(*args, "--lang", "zh")
+        assert (said_en.returncode, said_zh.returncode) == (2, 2), args
+        assert said_en.stderr.startswith("grade: ") and english in said_en.stderr, said_en.stderr
+        assert said_zh.stderr.startswith("grade: ") and chinese in said_zh.stderr, said_zh.stderr
+        assert len(said_zh.stderr.strip().splitlines()) == 1 and said_en.stdout == said_zh.stdout == ""
