@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import EXAMPLES, ROOT, en, run_cli, zh
 from grader.checks.short_answer import answer_length
 from grader.reporters import text
@@ -122,3 +124,30 @@ def test_usage_errors_are_worded_in_the_readers_language(tmp_path):
         assert said_en.stderr.startswith("grade: ") and english in said_en.stderr, said_en.stderr
         assert said_zh.stderr.startswith("grade: ") and chinese in said_zh.stderr, said_zh.stderr
         assert len(said_zh.stderr.strip().splitlines()) == 1 and said_en.stdout == said_zh.stdout == ""
+
+
+def test_a_coding_cookie_is_honoured_as_python_honours_it(tmp_path, sandbox, builtin):
+    """A GBK file that declares `# -*- coding: gbk -*-` runs in Python, so it is graded, not rejected as "not UTF-8"."""
+    from grader.grading import GradeOptions, grade_submission
+
+    code = (EXAMPLES / "solution.py").read_text(encoding="utf-8").split("WHY_SECOND_DERIVATIVE_COSTS_MORE")[0]
+    answer = "二阶导数要先用 create_graph=True 把反向传播记录成计算图，再对这个更大的图求导。"
+    source = f"# -*- coding: gbk -*-\n# 自动微分练习的答案\n{code}WHY_SECOND_DERIVATIVE_COSTS_MORE = \"{answer}\"\n"
+    path = tmp_path / "gbk.py"
+    path.write_bytes(source.encode("gbk"))
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")  # really not UTF-8
+    assert load_submission(path).source == source
+    card = grade_submission(path, [e for e in builtin if e.spec.id == "second-derivative-cost"], sandbox,
+                            GradeOptions(seed=5)).scorecard
+    assert card.error is None and card.score == card.max_score
+    assert card.answers["WHY_SECOND_DERIVATIVE_COSTS_MORE"] == answer  # decoded as the cookie says
+    explanation = {c.id: c for c in card.exercises[0].checks}["explanation"]
+    assert explanation.message.key == "answer_collected_chars"
+    # A cookie that names an encoding the bytes are not in is said as such.
+    broken = tmp_path / "broken.py"
+    broken.write_bytes(b"# -*- coding: ascii -*-\nx = '\xe4\xb8\xad'\n")
+    assert load_submission(broken).decode_error.key == "source_not_text"
+    unknown = tmp_path / "unknown.py"
+    unknown.write_bytes(b"# -*- coding: klingon -*-\nx = 1\n")
+    assert load_submission(unknown).decode_error.key == "source_bad_encoding"
