@@ -304,7 +304,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "autograd_no_create_graph": {
         "en": "{functions} never differentiated with create_graph=True {where}, so there was no graph of the first derivative to differentiate again.",
-        "zh": "{functions} 从未使用 create_graph=True 求导 {where}，因此没有一阶导数的计算图可以再次求导。",
+        "zh": "{functions} 没有使用 create_graph=True 求导{where}，因此没有一阶导数的计算图可以再次求导。",
     },
     "autograd_create_graph_ok": {
         "en": "{functions} differentiated through the first derivative (create_graph=True) in every call.",
@@ -428,7 +428,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "autograd_missing_forward": {
         "en": "{functions} did not run forward-mode autograd (torch.func.jvp, torch.func.jacfwd or torch.autograd.forward_ad) {where}.",
-        "zh": "{functions} 没有运行前向模式自动微分（torch.func.jvp、torch.func.jacfwd 或 torch.autograd.forward_ad）{where}。",
+        "zh": "{functions} 没有运行前向模式自动微分{where}，即没有用 torch.func.jvp、torch.func.jacfwd 或 torch.autograd.forward_ad 求导。",
     },
     "forward_mode_hint": {
         "en": "The exercise asks for forward mode: push a tangent v through the function with torch.func.jvp(f, (x,), (v,)), or with torch.autograd.forward_ad (make_dual inside `with dual_level():`, then unpack_dual(...).tangent). backward() and torch.autograd.grad are reverse mode.",
