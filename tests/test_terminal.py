@@ -61,6 +61,12 @@ def test_wrapping_keeps_indentation_scores_and_chinese_punctuation_in_place():
     assert all(display_width(line) <= 30 for line in header.splitlines())
     assert wrap("  | " + "x" * 50, 30).splitlines()[1].startswith("  | x")  # printed output keeps its bar
     assert wrap("short line", None) == "short line" and text.render(_card()) == text.render(_card(), width=None)
+    # Code is not split at a spaced operator: the expression moves to the next line whole.
+    hint = "        hint: backward(gradient=v) computes the gradient of (y * v).sum(); make x = x.detach().requires_grad_() first"
+    for width in range(40, 80):
+        lines = wrap_line(hint, width)
+        assert any("(y * v).sum();" in line for line in lines) and any("x = x.detach()" in line for line in lines), width
+        assert all(display_width(line) <= width for line in lines)
 
 
 def test_a_batch_prints_its_table_then_the_summary_in_the_readers_language(tmp_path):
