@@ -157,3 +157,18 @@ def test_a_coding_cookie_is_honoured_as_python_honours_it(tmp_path, sandbox, bui
     unknown = tmp_path / "unknown.py"
     unknown.write_bytes(b"# -*- coding: klingon -*-\nx = 1\n")
     assert load_submission(unknown).decode_error.key == "source_bad_encoding"
+
+
+def test_the_batch_summary_wraps_to_the_terminal_too(capsys):
+    """The closing line is wrapped like the report above it: at 40 columns it takes several lines, words whole."""
+    from grader.cli.progress import Progress
+
+    cards = [_card()] * 12
+    for lang, words in (("en", "Graded 12 submissions in 3.4 s: 0 with full marks, 12 with points lost, 0 not run."),
+                        ("zh", "用 3.4 秒评完 12 份提交：满分 0 份，有失分 12 份，未运行 0 份。")):
+        Progress(len(cards), lang).finish(cards, 3.4, width=40)
+        said = capsys.readouterr().err.splitlines()
+        assert len(said) >= 2 and all(display_width(line) <= 40 for line in said), said
+        assert "".join(said).replace(" ", "") == words.replace(" ", "")  # only spaces at the breaks go
+        Progress(len(cards), lang).finish(cards, 3.4)  # no width (not a terminal): one line
+        assert capsys.readouterr().err == words + "\n"

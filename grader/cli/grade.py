@@ -236,7 +236,7 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
         click.echo(text.render_summary(scorecards, color=use_color(sys.stdout), width=report_width()), nl=False)
     if progress:
         # The one-line summary closes the batch: after the table, as the README says.
-        progress.finish(scorecards, time.monotonic() - started)
+        progress.finish(scorecards, time.monotonic() - started, report_width())
     ci.write_reports(scorecards, output_format, fail_under, junit_xml, gradescope_path, markdown_path, csv_path,
                      options.lang)
     failed_inside = [card for card in scorecards if card.internal_error]
