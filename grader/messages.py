@@ -312,7 +312,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "autograd_no_create_graph": {
         "en": "{functions} never differentiated with create_graph=True {where}, so there was no graph of the first derivative to differentiate again.",
-        "zh": "{functions} 从未使用 create_graph=True 求导 {where}，因此没有一阶导数的计算图可以再次求导。",
+        "zh": "{functions} 没有使用 create_graph=True 求导{where}，因此没有一阶导数的计算图可以再次求导。",
     },
     "autograd_create_graph_ok": {
         "en": "{functions} differentiated through the first derivative (create_graph=True) in every call.",
@@ -436,7 +436,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "autograd_missing_forward": {
         "en": "{functions} did not run forward-mode autograd (torch.func.jvp, torch.func.jacfwd or torch.autograd.forward_ad) {where}.",
-        "zh": "{functions} 没有运行前向模式自动微分（torch.func.jvp、torch.func.jacfwd 或 torch.autograd.forward_ad）{where}。",
+        "zh": "{functions} 没有运行前向模式自动微分{where}，即没有用 torch.func.jvp、torch.func.jacfwd 或 torch.autograd.forward_ad 求导。",
     },
     "forward_mode_hint": {
         "en": "The exercise asks for forward mode: push a tangent v through the function with torch.func.jvp(f, (x,), (v,)), or with torch.autograd.forward_ad (make_dual inside `with dual_level():`, then unpack_dual(...).tangent). backward() and torch.autograd.grad are reverse mode.",
@@ -830,6 +830,47 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ci_point_of": {"en": "{name} (point {i} of {n})", "zh": "{name}（第 {i} 分，共 {n} 分）"},
     "ci_same_check": {"en": "Another point of {name}: the message is on the first of its points that did not pass.",
                       "zh": "这是 {name} 的另一分：说明见该检查第一个未得到的分。"},
+    # The grade command's usage errors (grader/cli/grade.py, grader/cli/common.py), after "grade: ".
+    "usage_no_paths": {
+        "en": "give a .py file, an .ipynb notebook or a directory to grade (or --starter [PATH] to write a starter file); see grade --help",
+        "zh": "请给出要评分的 .py 文件、.ipynb 笔记本或目录（或用 --starter [PATH] 生成起始文件）；详见 grade --help",
+    },
+    "usage_empty_directory": {"en": "{path}: no .py or .ipynb files in this directory", "zh": "{path}：这个目录中没有 .py 或 .ipynb 文件"},
+    "usage_not_a_submission": {"en": "{path}: not a .py file or .ipynb notebook", "zh": "{path}：不是 .py 文件或 .ipynb 笔记本"},
+    "usage_no_such_path": {"en": "{path}: no such file or directory", "zh": "{path}：没有这个文件或目录"},
+    "usage_gradescope_one": {
+        "en": "--gradescope writes the results of one submission, and {n} were given; grade one file",
+        "zh": "--gradescope 只写一份提交的结果，而这里给出了 {n} 份；请只评一个文件",
+    },
+    "usage_starter_and_paths": {
+        "en": "--starter writes a starter file and grades nothing; give either --starter [PATH] or {path} to grade",
+        "zh": "--starter 只生成起始文件，不评分；请只给出 --starter [PATH]，或只给出要评分的 {path}",
+    },
+    "usage_starter_not_py": {
+        "en": "{path}: a starter file is Python; give a name that ends in .py",
+        "zh": "{path}：起始文件是 Python 文件，请给出以 .py 结尾的文件名",
+    },
+    "usage_starter_exists": {
+        "en": "{path} already exists and is left as it is; choose another name for the starter file",
+        "zh": "{path} 已经存在，不会被改动；请为起始文件另取一个名字",
+    },
+    "usage_cannot_write": {"en": "cannot write {path}: {reason}", "zh": "无法写入 {path}：{reason}"},
+    "usage_unknown_exercise": {
+        "en": "unknown exercise {ids}; choose from: {valid}",
+        "zh": "没有练习 {ids}；可选的练习：{valid}",
+    },
+    "usage_reference_failed": {
+        "en": "the exercise's reference code failed (fix the exercise, not the submission): {error}",
+        "zh": "练习的参考代码出错了（要修改的是练习，而不是提交）：{error}",
+    },
+    "grader_failed_on": {
+        "en": "the grader failed on {submission} (a bug; please report it):",
+        "zh": "评分器在评 {submission} 时出错（这是评分器的缺陷，请报告）：",
+    },
+    "grader_bug": {
+        "en": "This is a bug in the grader (exit 3); please report it with the output above.",
+        "zh": "这是评分器的缺陷（退出状态 3）；请连同上面的输出一起报告。",
+    },
 }
 
 

@@ -98,6 +98,9 @@ def sin_and_grad(x):
     assert checks["gradient-from-autograd"].status == "failed"
     assert "autograd did not run in 4 of 4 calls" in en(checks["gradient-from-autograd"].message)
     assert checks["gradient-from-autograd"].hint is None
+    # Autograd did not run: the hint says to use it, and says nothing of finite differences.
+    assert checks["autograd"].status == "failed" and checks["autograd"].hint.key == "use_autograd_hint"
+    assert "Finite differences" not in en(checks["autograd"].hint) and "有限差分" not in zh(checks["autograd"].hint)
     # The evidence the autograd check asks for before blaming finite differences: there is none here.
     context = _context(graded, sandbox, only("sin-derivative-plot")[0])
     assert looks_like_finite_differences(context, ["values"]) is False
@@ -112,8 +115,10 @@ def sin_and_grad(x):
     return torch.sin(x), (torch.sin(x + h) - torch.sin(x - h)) / (2 * h)
 """
     graded = grade_source(source, only("sin-derivative-plot"))
-    values = by_id(graded)["sin-derivative-plot"]["values"]
+    checks = by_id(graded)["sin-derivative-plot"]
+    values = checks["values"]
     assert values.status == "failed" and values.hint.key == "finite_difference_hint"
+    assert checks["autograd"].status == "failed" and checks["autograd"].hint.key == "finite_difference_hint"
     assert looks_like_finite_differences(_context(graded, sandbox, only("sin-derivative-plot")[0]), ["values"]) is True
 
 
@@ -176,7 +181,7 @@ def test_the_throwaway_backward_answer_fails_provenance_in_both_exercises(grade_
     second = checks["second-derivative-cost"]
     assert second["autograd"].status == "passed"  # create_graph=True ran
     assert second["gradient-from-autograd"].status == "failed" and second["gradient-from-autograd"].score == 0
-    assert "the result is not a gradient autograd produced in 8 of 8 calls" in en(second["gradient-from-autograd"].message)
+    assert "The result is not a gradient autograd produced in 8 of 8 calls" in en(second["gradient-from-autograd"].message)
 
 
 def test_a_first_derivative_is_not_a_second_one(grade_source, only):

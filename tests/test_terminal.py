@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import EXAMPLES, ROOT, en, run_cli, zh
 from grader.checks.short_answer import answer_length
 from grader.reporters import text
@@ -59,6 +61,12 @@ def test_wrapping_keeps_indentation_scores_and_chinese_punctuation_in_place():
     assert all(display_width(line) <= 30 for line in header.splitlines())
     assert wrap("  | " + "x" * 50, 30).splitlines()[1].startswith("  | x")  # printed output keeps its bar
     assert wrap("short line", None) == "short line" and text.render(_card()) == text.render(_card(), width=None)
+    # Code is not split at a spaced operator: the expression moves to the next line whole.
+    hint = "        hint: backward(gradient=v) computes the gradient of (y * v).sum(); make x = x.detach().requires_grad_() first"
+    for width in range(40, 80):
+        lines = wrap_line(hint, width)
+        assert any("(y * v).sum();" in line for line in lines) and any("x = x.detach()" in line for line in lines), width
+        assert all(display_width(line) <= width for line in lines)
 
 
 def test_a_batch_prints_its_table_then_the_summary_in_the_readers_language(tmp_path):
@@ -102,3 +110,65 @@ def test_explanations_are_counted_as_their_language_counts():
     assert answer_length("To differentiate a second time, autograd records the backward pass.") == (10, "words")
     chinese = "二阶导数需要先用 create_graph=True 把反向传播记录成计算图，再对这个更大的图求导。"
     assert answer_length(chinese) == (30, "chars")  # 29 characters and one word of code
+
+
+def test_usage_errors_are_worded_in_the_readers_language(tmp_path):
+    """Every line the grade command prints comes from the catalogue: its usage errors too, in both languages."""
+    (tmp_path / "notes.txt").write_text("not python")
+    cases = [
+        ((str(tmp_path / "missing.py"),), "no such file or directory", "没有这个文件或目录"),
+        ((str(tmp_path / "notes.txt"),), "not a .py file or .ipynb notebook", "不是 .py 文件或 .ipynb 笔记本"),
+        ((str(tmp_path),), "no .py or .ipynb files in this directory", "这个目录中没有 .py 或 .ipynb 文件"),
+        ((), "give a .py file, an .ipynb notebook or a directory", "请给出要评分的 .py 文件"),
+        ((str(EXAMPLES / "solution.py"), "-e", "nope"), "unknown exercise 'nope'; choose from: second-derivative-cost, ",
+         "没有练习 'nope'；可选的练习：second-derivative-cost、"),
+        (("--starter", str(tmp_path / "start.txt")), "a starter file is Python", "起始文件是 Python 文件"),
+    ]
+    for args, english, chinese in cases:
+        said_en, said_zh = run_cli(*args, "--lang", "en"), run_cli(*args, "--lang", "zh")
+        assert (said_en.returncode, said_zh.returncode) == (2, 2), args
+        assert said_en.stderr.startswith("grade: ") and english in said_en.stderr, said_en.stderr
+        assert said_zh.stderr.startswith("grade: ") and chinese in said_zh.stderr, said_zh.stderr
+        assert len(said_zh.stderr.strip().splitlines()) == 1 and said_en.stdout == said_zh.stdout == ""
+
+
+def test_a_coding_cookie_is_honoured_as_python_honours_it(tmp_path, sandbox, builtin):
+    """A GBK file that declares `# -*- coding: gbk -*-` runs in Python, so it is graded, not rejected as "not UTF-8"."""
+    from grader.grading import GradeOptions, grade_submission
+
+    code = (EXAMPLES / "solution.py").read_text(encoding="utf-8").split("WHY_SECOND_DERIVATIVE_COSTS_MORE")[0]
+    answer = "二阶导数要先用 create_graph=True 把反向传播记录成计算图，再对这个更大的图求导。"
+    source = f"# -*- coding: gbk -*-\n# 自动微分练习的答案\n{code}WHY_SECOND_DERIVATIVE_COSTS_MORE = \"{answer}\"\n"
+    path = tmp_path / "gbk.py"
+    path.write_bytes(source.encode("gbk"))
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")  # really not UTF-8
+    assert load_submission(path).source == source
+    card = grade_submission(path, [e for e in builtin if e.spec.id == "second-derivative-cost"], sandbox,
+                            GradeOptions(seed=5)).scorecard
+    assert card.error is None and card.score == card.max_score
+    assert card.answers["WHY_SECOND_DERIVATIVE_COSTS_MORE"] == answer  # decoded as the cookie says
+    explanation = {c.id: c for c in card.exercises[0].checks}["explanation"]
+    assert explanation.message.key == "answer_collected_chars"
+    # A cookie that names an encoding the bytes are not in is said as such.
+    broken = tmp_path / "broken.py"
+    broken.write_bytes(b"# -*- coding: ascii -*-\nx = '\xe4\xb8\xad'\n")
+    assert load_submission(broken).decode_error.key == "source_not_text"
+    unknown = tmp_path / "unknown.py"
+    unknown.write_bytes(b"# -*- coding: klingon -*-\nx = 1\n")
+    assert load_submission(unknown).decode_error.key == "source_bad_encoding"
+
+
+def test_the_batch_summary_wraps_to_the_terminal_too(capsys):
+    """The closing line is wrapped like the report above it: at 40 columns it takes several lines, words whole."""
+    from grader.cli.progress import Progress
+
+    cards = [_card()] * 12
+    for lang, words in (("en", "Graded 12 submissions in 3.4 s: 0 with full marks, 12 with points lost, 0 not run."),
+                        ("zh", "用 3.4 秒评完 12 份提交：满分 0 份，有失分 12 份，未运行 0 份。")):
+        Progress(len(cards), lang).finish(cards, 3.4, width=40)
+        said = capsys.readouterr().err.splitlines()
+        assert len(said) >= 2 and all(display_width(line) <= 40 for line in said), said
+        assert "".join(said).replace(" ", "") == words.replace(" ", "")  # only spaces at the breaks go
+        Progress(len(cards), lang).finish(cards, 3.4)  # no width (not a terminal): one line
+        assert capsys.readouterr().err == words + "\n"

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from grader.checks.base import CheckContext, CheckKind, Verdict, function_names
+from grader.checks.diagnosis import looks_like_finite_differences
 from grader.i18n import Msg, msg
 from grader.observations import CallEvents
 from grader.spec.models import IDENT, CheckBase, ExerciseBase
@@ -126,8 +127,9 @@ def judge_autograd(check: AutogradCheck, ctx: CheckContext) -> Verdict:
         if mode == "forward":
             return Verdict("failed", msg("autograd_missing_forward", functions=functions, where=where),
                            hint=msg("forward_mode_hint"), line=line)
-        return Verdict("failed", msg("autograd_missing", functions=functions, where=where),
-                       hint=msg("finite_difference_hint"), line=line)
+        # Finite differences are named only when the values show a difference quotient's error.
+        hint = "finite_difference_hint" if looks_like_finite_differences(ctx, check.calls) else "use_autograd_hint"
+        return Verdict("failed", msg("autograd_missing", functions=functions, where=where), hint=msg(hint), line=line)
     few = [e for e in counted if _runs(e, mode) < check.min_runs]
     if few:
         where = msg("on_calls", bad=len(few), total=total)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from grader.cli.common import fail
+from grader.cli.common import fail, say
 
 if TYPE_CHECKING:
     from grader.i18n import Lang
@@ -42,14 +42,17 @@ def fenced_for_ci(report: str) -> str:
     return github.fence(report, STOP_COMMANDS_TOKEN)
 
 
-def write_text(path: Path, content: str, append: bool = False) -> None:
-    """Write (or append) a report file; a path that cannot be written is a usage error."""
+def write_text(path: Path, content: str, append: bool = False, lang: Lang | None = None) -> None:
+    """Write (or append) a report file; a path that cannot be written is a usage error (said in `lang`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a" if append else "w", encoding="utf-8", errors="replace", newline="") as out:
             out.write(content)
     except OSError as exc:
-        fail(f"grade: cannot write {path}: {exc.strerror or exc}")
+        from grader.i18n import msg
+
+        said = msg("grade_usage_prefix", text=msg("usage_cannot_write", path=str(path), reason=str(exc.strerror or exc)))
+        fail(say(lang, said))
 
 
 def write_reports(scorecards: list[Any], output_format: str, fail_under: float | None, junit_xml: Path | None,
@@ -65,17 +68,17 @@ def write_reports(scorecards: list[Any], output_format: str, fail_under: float |
     from grader.reporters import csv_report, github, gradescope, junit, markdown
 
     if junit_xml:
-        write_text(junit_xml, junit.render(scorecards, lang))
+        write_text(junit_xml, junit.render(scorecards, lang), lang=lang)
     if gradescope_path:
-        write_text(gradescope_path, gradescope.render(gradescope_card or scorecards[0], lang))
+        write_text(gradescope_path, gradescope.render(gradescope_card or scorecards[0], lang), lang=lang)
     if markdown_path:
-        write_text(markdown_path, markdown.render(scorecards, lang))
+        write_text(markdown_path, markdown.render(scorecards, lang), lang=lang)
     if csv_path:
-        write_text(csv_path, csv_report.render(scorecards))
+        write_text(csv_path, csv_report.render(scorecards), lang=lang)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
-        write_text(Path(os.environ["GITHUB_STEP_SUMMARY"]), markdown.render(scorecards, lang) + "\n", append=True)
+        write_text(Path(os.environ["GITHUB_STEP_SUMMARY"]), markdown.render(scorecards, lang) + "\n", append=True, lang=lang)
     if os.environ.get("GITHUB_OUTPUT"):
         result = github.classroom_result(scorecards, fail_under, lang)
-        write_text(Path(os.environ["GITHUB_OUTPUT"]), f"result={result}\n", append=True)
+        write_text(Path(os.environ["GITHUB_OUTPUT"]), f"result={result}\n", append=True, lang=lang)
     if in_github_actions():
         click.echo("".join(github.annotations(card, lang) for card in scorecards), nl=False, err=output_format == "json")

@@ -13,7 +13,24 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
 
 class UsageProblem(Exception):
-    """Something the user typed or pointed at is wrong; exit 2 with this one-line message."""
+    """Something the user typed or pointed at is wrong; exit 2 with this one-line message (a catalogue `Msg`)."""
+
+    def __init__(self, text: Any) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def said(self, lang: str | None = None) -> str:
+        """The message in `lang` (default: the locale's)."""
+        return say(lang, self.text)
+
+
+def say(lang: str | None, text: Any) -> str:
+    """A message (or plain text) in `lang`, the locale's language when none was chosen."""
+    # Imported here: the catalogue is not needed for `--help`.
+    from grader.i18n import detect_lang
+    from grader.messages import render
+
+    return render(text, lang or detect_lang()) or ""  # type: ignore[arg-type]
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -29,11 +46,14 @@ def select_exercises(exercises: list[Any], wanted: tuple[str, ...]) -> list[Any]
     by_id = {e.spec.id: e for e in exercises}
     unknown = [w for w in wanted if w not in by_id]
     if unknown:
-        raise UsageProblem(f"unknown exercise {', '.join(map(repr, unknown))}; choose from: {', '.join(by_id)}")
+        from grader.i18n import msg
+
+        raise UsageProblem(msg("usage_unknown_exercise", ids=[repr(w) for w in unknown], valid=list(by_id)))
     return [by_id[w] for w in wanted]
 
 
-def load_selected_exercises(directory: Any, wanted: tuple[str, ...], command: str, references: Any = None) -> list[Any]:
+def load_selected_exercises(directory: Any, wanted: tuple[str, ...], command: str, references: Any = None,
+                            lang: str | None = None) -> list[Any]:
     """The exercises of a directory (default: the built-in ones) named with -e; exit 2 on an invalid spec or id.
 
     With `references` (a sandbox's reference worker) their reference code is imported there and
@@ -46,7 +66,7 @@ def load_selected_exercises(directory: Any, wanted: tuple[str, ...], command: st
     except SpecError as exc:
         fail(f"{command}: invalid exercise spec:\n{exc}")
     except UsageProblem as exc:
-        fail(f"{command}: {exc}")
+        fail(f"{command}: {exc.said(lang)}")
 
 
 def use_color(stream: Any) -> bool:
@@ -67,5 +87,7 @@ def run_command(command: click.Command) -> None:
         if plugin_error is not None and isinstance(exc, plugin_error):
             fail(f"{command.name}: {exc}")
         traceback.print_exc()
-        click.echo("This is a bug in the grader (exit 3); please report it with the output above.", err=True)
+        from grader.i18n import msg
+
+        click.echo(say(None, msg("grader_bug")), err=True)
         sys.exit(EXIT_BUG)

@@ -14,7 +14,8 @@ import click
 
 from grader import __version__
 from grader.cli import ci
-from grader.cli.common import EXIT_BUG, EXIT_FAILED, EXIT_OK, UsageProblem, fail, load_selected_exercises, use_color
+from grader.cli.common import EXIT_BUG, EXIT_FAILED, EXIT_OK, UsageProblem, fail, load_selected_exercises, say, use_color
+from grader.i18n import msg
 from grader.cli.progress import Progress
 from grader.names import display_name
 
@@ -30,14 +31,14 @@ def collect_submissions(paths: tuple[str, ...]) -> list[tuple[Path, str]]:
             entries = sorted(p for p in path.iterdir()
                              if p.is_file() and p.suffix in SUBMISSION_SUFFIXES and not p.name.startswith("."))
             if not entries:
-                raise UsageProblem(f"{raw}: no .py or .ipynb files in this directory")
+                raise UsageProblem(msg("usage_empty_directory", path=raw))
             found.extend((p, display_name(str(p))) for p in entries)
         elif path.is_file():
             if path.suffix not in SUBMISSION_SUFFIXES:
-                raise UsageProblem(f"{raw}: not a .py file or .ipynb notebook")
+                raise UsageProblem(msg("usage_not_a_submission", path=raw))
             found.append((path, display_name(raw)))
         else:
-            raise UsageProblem(f"{raw}: no such file or directory")
+            raise UsageProblem(msg("usage_no_such_path", path=raw))
     return found
 
 
@@ -48,14 +49,14 @@ def _write_starter(target: str, paths: tuple[str, ...], exercise_ids: tuple[str,
     from grader.starter import function_count, next_step, render_starter
 
     if paths:
-        fail(f"grade: --starter writes a starter file and grades nothing; give either --starter [PATH] or {paths[0]} to grade")
+        usage_error(lang, "usage_starter_and_paths", path=paths[0])
     path = Path(target)
     if target != "-" and path.suffix != ".py":
-        fail(f"grade: {target}: a starter file is Python; give a name that ends in .py")
+        usage_error(lang, "usage_starter_not_py", path=target)
     if target != "-" and path.exists():
-        fail(f"grade: {target} already exists and is left as it is; choose another name for the starter file")
+        usage_error(lang, "usage_starter_exists", path=target)
     language = lang or detect_lang()
-    specs = [e.spec for e in load_selected_exercises(exercises_dir, exercise_ids, "grade")]
+    specs = [e.spec for e in load_selected_exercises(exercises_dir, exercise_ids, "grade", lang=lang)]
     # Students run the file against the same exercises: the command it names carries --exercises DIR.
     directory = str(exercises_dir) if exercises_dir is not None else None
     if target == "-":
@@ -65,9 +66,9 @@ def _write_starter(target: str, paths: tuple[str, ...], exercise_ids: tuple[str,
         with path.open("x", encoding="utf-8") as out:
             out.write(render_starter(specs, language, path.name, exercises_dir=directory))  # type: ignore[arg-type]
     except FileExistsError:
-        fail(f"grade: {target} already exists and is left as it is; choose another name for the starter file")
+        usage_error(lang, "usage_starter_exists", path=target)
     except OSError as exc:
-        fail(f"grade: cannot write {target}: {exc.strerror}")
+        usage_error(lang, "usage_cannot_write", path=target, reason=exc.strerror or str(exc))
     click.echo(next_step(language, "starter_written", directory, path=target,  # type: ignore[arg-type]
                          functions=function_count(specs), exercises=len(specs)))
     sys.exit(EXIT_OK)
@@ -75,16 +76,17 @@ def _write_starter(target: str, paths: tuple[str, ...], exercise_ids: tuple[str,
 
 def _check_fail_under(fail_under: float | None, exercises: list[Any], lang: str | None) -> None:
     """A `--fail-under` no submission could reach (or below zero) is a usage error: exit 2, saying the range."""
-    from grader.i18n import detect_lang
-    from grader.messages import tr
-
     if fail_under is None:
         return
     most = sum(e.spec.max_score for e in exercises)
     if not 0 <= fail_under <= most:
-        language = lang or detect_lang()
-        fail(tr(language, "grade_usage_prefix",  # type: ignore[arg-type]
-                text=tr(language, "fail_under_above_max", score=fail_under, max=most)))  # type: ignore[arg-type]
+        usage_error(lang, "fail_under_above_max", score=fail_under, max=most)
+
+
+def usage_error(lang: str | None, key: Any, **params: object) -> NoReturn:
+    """`grade: ...` on stderr in the reader's language (a catalogue key with its parameters, or a message); exit 2."""
+    text = msg(key, **params) if isinstance(key, str) else key
+    fail(say(lang, msg("grade_usage_prefix", text=text)))
 
 
 def _private_paths(submissions: list[tuple[Path, str]], artifacts_dir: Path | None) -> tuple[str, ...]:
@@ -134,7 +136,7 @@ def _grade_all(submissions: list[tuple[Path, str]], exercises: list[Any], sandbo
                 click.echo(ci.fenced_for_ci(text.render(scorecard, color=use_color(sys.stdout), verbose=not quiet,
                                                         lang=options.lang, width=width)))
     except ReferenceFailure as exc:
-        fail(f"grade: the exercise's reference code failed (fix the exercise, not the submission): {exc}")
+        usage_error(options.lang, "usage_reference_failed", error=str(exc))
     except ClusterError as exc:  # the cluster failed us: neither the student's fault nor a grader bug (exit 2)
         fail(f"grade: {exc}")
     return scorecards, instructor_views
@@ -189,14 +191,13 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
     if starter_path is not None:
         _write_starter(starter_path, paths, exercise_ids, exercises_dir, lang)
     if not paths:
-        fail("grade: give a .py file, an .ipynb notebook or a directory to grade "
-             "(or --starter [PATH] to write a starter file); see grade --help")
+        usage_error(lang, "usage_no_paths")
     try:
         submissions = collect_submissions(paths)
     except UsageProblem as exc:
-        fail(f"grade: {exc}")
+        usage_error(lang, exc.text)
     if gradescope_path and len(submissions) != 1:
-        fail(f"grade: --gradescope writes the results of one submission, and {len(submissions)} were given; grade one file")
+        usage_error(lang, "usage_gradescope_one", n=len(submissions))
     from grader.sandbox.isolation import Limits, protect_this_process
     from grader.sandbox.platform import check_environment
     from grader.sandbox.supervisor import Sandbox
@@ -218,7 +219,7 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
         from grader.grading import GradeOptions
         from grader.i18n import detect_lang
 
-        exercises = load_selected_exercises(exercises_dir, exercise_ids, "grade", sandbox.references)
+        exercises = load_selected_exercises(exercises_dir, exercise_ids, "grade", sandbox.references, lang=lang)
         _check_fail_under(fail_under, exercises, lang)
         options = GradeOptions(
             seed=seed if seed is not None else secrets.randbelow(2**31), call_timeout=timeout,
@@ -241,7 +242,7 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
         click.echo(text.render_summary(scorecards, color=use_color(sys.stdout), width=report_width()), nl=False)
     if progress:
         # The one-line summary closes the batch: after the table, as the README says.
-        progress.finish(scorecards, time.monotonic() - started)
+        progress.finish(scorecards, time.monotonic() - started, report_width())
     # Gradescope shows hidden tests only once grades are published (their visibility says so): it gets
     # them in full, so that `run_autograder` needs no --show-hidden to keep them from students meanwhile.
     ci.write_reports(scorecards, output_format, fail_under, junit_xml, gradescope_path, markdown_path, csv_path,
@@ -250,7 +251,8 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
     if failed_inside:
         # Every other submission was graded and reported; the run still ends as a grader bug.
         for card in failed_inside:
-            click.echo(f"grade: the grader failed on {card.submission} (a bug; please report it):\n{card.internal_error}", err=True)
+            said = say(options.lang, msg("grade_usage_prefix", text=msg("grader_failed_on", submission=card.submission)))
+            click.echo(f"{said}\n{card.internal_error}", err=True)
         sys.exit(EXIT_BUG)
     if fail_under is not None:
         sys.exit(EXIT_OK if all(s.score >= fail_under for s in scorecards) else EXIT_FAILED)

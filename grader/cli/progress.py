@@ -45,10 +45,12 @@ class Progress:
                 sys.stderr.flush()
                 self.shown = False
 
-    def finish(self, scorecards: list[Any], seconds: float) -> None:
-        """Replace the line with a one-line summary of the batch (after everything else it printed)."""
+    def finish(self, scorecards: list[Any], seconds: float, width: int | None = None) -> None:
+        """Replace the line with a one-line summary of the batch (after everything else it printed), wrapped to `width`."""
+        from grader.reporters.text import wrap
+
         self.clear()
-        click.echo(summary_line(scorecards, seconds, self.lang), err=True)
+        click.echo(wrap(summary_line(scorecards, seconds, self.lang), width), err=True)
 
 
 def summary_line(scorecards: list[Any], seconds: float, lang: Lang = "en") -> str:

@@ -97,7 +97,27 @@ def _tokens(text: str) -> list[str]:
             tokens.append(token)
     if pending:
         tokens.append(pending)
-    return tokens
+    return _expressions(tokens)
+
+
+_OPERATORS = {"*", "**", "+", "-", "/", "//", "@", "%", "=", "==", "!=", "<", ">", "<=", ">="}
+"""Operators that code puts between spaces: a line does not break beside them (`(y * v).sum()` stays whole)."""
+
+
+def _expressions(tokens: list[str]) -> list[str]:
+    """Words joined by a spaced operator (`x = x.detach()`, `(y * v).sum()`) made one token, so code is not split."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if (tokens[i] in _OPERATORS and len(out) >= 2 and out[-1] == " " and out[-2].isascii()
+                and not out[-2].startswith(" ") and i + 2 < len(tokens) and tokens[i + 1] == " "
+                and tokens[i + 2].isascii() and not tokens[i + 2].startswith((" ", "\x1b"))):
+            out[-2:] = [out[-2] + " " + tokens[i] + " " + tokens[i + 2]]
+            i += 3
+            continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 def _split_long(token: str, room: int) -> list[str]:
