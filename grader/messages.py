@@ -14,6 +14,7 @@ import string
 from collections.abc import Sequence
 
 from grader.i18n import Lang, Localized, Msg, msg
+from grader.page_messages import PAGE_MESSAGES
 
 MESSAGES: dict[str, dict[str, str]] = {
     # -- the run as a whole ------------------------------------------------------------------
@@ -823,6 +824,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ci_same_check": {"en": "Another point of {name}: the message is on the first of its points that did not pass.",
                       "zh": "这是 {name} 的另一分：说明见该检查第一个未得到的分。"},
 }
+MESSAGES.update(PAGE_MESSAGES)
+"""The web pages' words are part of the one catalogue (grader/page_messages.py holds them for size)."""
 
 
 class _Joined:

@@ -450,13 +450,15 @@ async def get_submission(
 
 
 @router.get("/submissions/{submission_id}/figures/{name}", response_class=Response, responses={
-    200: {"content": {"image/png": {}}, "description": "the PNG"}, **_errors(404)}, summary="A figure, as PNG")
+    200: {"content": {"image/png": {}, "application/json": {}}, "description": "the PNG, or an overlay's curves as JSON"},
+    **_errors(404)}, summary="A figure, as PNG (or the curves of an overlay, as JSON)")
 def get_figure(request: Request, submission_id: str, name: str) -> Response:
-    """A PNG kept with a graded submission (`figures[].url` of the submission lists them)."""
+    """A PNG kept with a graded submission (`figures[].url` of the submission lists them); `.json`: an overlay's curves."""
     png = service_of(request).store.figure(submission_id, name)
     if png is None:
         raise ApiError(404, "not_found", f"no figure {name[:120]!r} of submission {submission_id[:80]!r}")
-    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=31536000, immutable",
+    kind = "application/json" if name.endswith(".json") else "image/png"
+    return Response(png, media_type=kind, headers={"Cache-Control": "public, max-age=31536000, immutable",
                                                           "X-Content-Type-Options": "nosniff"})
 
 
