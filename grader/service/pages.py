@@ -47,6 +47,12 @@ def static(request: Request, name: str) -> Response:
                         headers={"Cache-Control": cache})
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon where browsers look for it without asking the page (the same SVG as the page's `<link rel=icon>`)."""
+    return FileResponse(_STATIC["favicon.svg"], media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
 def exercise_choices(request: Request, page: Page, checked: list[str]) -> list[dict[str, Any]]:
     """The server's exercises for the form: id, title, points, functions, whether ticked."""
     out = []
