@@ -27,6 +27,7 @@ from grader.service.metrics import Metrics
 from grader.service.pool import Pool
 from grader.service.queue import GradingQueue
 from grader.service.ratelimit import RateLimiter
+from grader.service.analytics import Summaries
 from grader.service.sessions import Sessions
 from grader.store import Store
 
@@ -169,6 +170,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     app.state.sessions = Sessions()
+    app.state.summaries = Summaries()
     app.add_middleware(SecurityHeaders)
 
     # A browser asking for a page gets an HTML error page; everyone else the JSON problem.

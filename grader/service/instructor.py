@@ -54,6 +54,12 @@ def current_session(request: Request) -> Session | None:
     return session
 
 
+def graded_cards(request: Request, pick: str) -> list[tuple[Any, analytics.CardSummary]]:
+    """One graded submission per student (`latest` or `best`) with the summary of its scorecard."""
+    store = service_of(request).store
+    return request.app.state.summaries.of(store, store.graded_per_student(pick, scorecard=False))  # type: ignore[no-any-return]
+
+
 def pick_of(request: Request) -> str:
     """`latest` or `best` from `?pick=` (latest by default)."""
     return "best" if request.query_params.get("pick") == "best" else "latest"
@@ -140,7 +146,7 @@ def overview_view(request: Request, page: Page, pick: str) -> dict[str, Any]:
     """Numbers, charts and tables of the class view, in the page's language."""
     service = service_of(request)
     order = [e.spec.id for e in service.exercises]
-    summary = analytics.overview(service.store.graded_per_student(pick), order, pick)
+    summary = analytics.overview(graded_cards(request, pick), order, pick)
     lang = page.lang
     view: dict[str, Any] = {"students": summary.students, "counted": page.t("page_counted", n=summary.students)}
     if not summary.students:
@@ -224,7 +230,7 @@ def submissions_view(request: Request, page: Page) -> dict[str, Any]:
     if "/" in failing:
         exercise_id, check_id = failing.split("/", 1)
         pick = pick_of(request)
-        rows = [r for r in service.store.graded_per_student(pick) if analytics.fails(r, exercise_id, check_id)]
+        rows = [r for r, card in graded_cards(request, pick) if analytics.fails(card, exercise_id, check_id)]
         view["failing"] = page.t("page_failing_filter", exercise=exercise_id, check=check_id,
                                  pick=page.t(f"page_pick_{pick}"))
         total = len(rows)
@@ -273,8 +279,8 @@ def gradebook_view(request: Request, page: Page, pick: str) -> dict[str, Any]:
     service = service_of(request)
     exercise_ids = [e.spec.id for e in service.exercises]
     rows = []
-    for row in service.store.graded_per_student(pick):
-        scores = {e["id"]: points(e["score"]) for e in (row.scorecard or {}).get("exercises", [])}
+    for row, card in graded_cards(request, pick):
+        scores = {e.id: points(e.score) for e in card.exercises}
         rows.append({"student": row.student or "", "filename": row.filename, "page_url": f"/submissions/{row.id}",
                      "submitted": when(row.created), "total": f"{points(row.score or 0)}/{points(row.max_score or 0)}",
                      "scores": [scores.get(e, "") for e in exercise_ids]})
