@@ -67,7 +67,7 @@ PAGE_MESSAGES: dict[str, dict[str, str]] = {
     "page_err_request": {"en": "The form cannot be read: {detail}", "zh": "无法读取表单：{detail}"},
     # -- a result
     "page_result_title": {"en": "Result of {file}", "zh": "{file} 的评分结果"},
-    "page_submitted": {"en": "Submitted {time} UTC", "zh": "提交于 {time}（UTC）"},
+    "page_submitted": {"en": "Submitted {time} UTC", "zh": "提交于 {time}（世界标准时间）"},
     "page_by_student": {"en": "by {student}", "zh": "提交者：{student}"},
     "page_permalink": {"en": "Permanent link", "zh": "永久链接"},
     "page_json_link": {"en": "As JSON", "zh": "机器可读的结果"},
@@ -170,7 +170,7 @@ PAGE_MESSAGES: dict[str, dict[str, str]] = {
     "page_col_student": {"en": "Student", "zh": "学生"},
     "page_col_exercise": {"en": "Exercise", "zh": "练习"},
     "page_col_status": {"en": "Status", "zh": "状态"},
-    "page_col_submitted": {"en": "Submitted (UTC)", "zh": "提交时间（UTC）"},
+    "page_col_submitted": {"en": "Submitted (UTC)", "zh": "提交时间（世界标准时间）"},
     "page_col_file": {"en": "File", "zh": "文件"},
     "page_col_score": {"en": "Score", "zh": "得分"},
     "page_col_total": {"en": "Total", "zh": "总分"},

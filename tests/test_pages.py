@@ -371,6 +371,10 @@ def test_bad_form_input_gets_a_clear_page_not_a_traceback(server):
             assert answer.status_code == status, (data, answer.text[:300])
             assert words in answer.text and "Traceback" not in answer.text, (data, answer.text[:2000])
             assert 'role="alert"' in answer.text
+        too_big = client.post("/submissions", data={"csrf": fields["csrf"]},
+                              files={"file": ("big.py", b"#" * (9 << 20), "text/x-python")})
+        assert too_big.status_code == 413 and "larger than this server accepts" in too_big.text
+        assert 'role="alert"' in too_big.text and "Traceback" not in too_big.text
         kept = client.post("/submissions", data={"csrf": fields["csrf"], "code": "x = 1\n", "seed": "abc"})
         assert "x = 1" in kept.text  # what the reader typed is kept
         missing = client.get("/submissions/not-a-real-id")

@@ -2,8 +2,9 @@
 
 FastAPI's default /docs loads Swagger UI from a CDN, which a course server without internet
 access (and the project's rule: no asset from a CDN) cannot use. This page needs no script and
-no asset: every endpoint with its parameters, bodies and answers, and every model with its
-fields and their descriptions. `/openapi.json` remains for tools.
+one stylesheet served by the app (static/docs.css: the Content-Security-Policy allows no inline
+style): every endpoint with its parameters, bodies and answers, and every model with its fields
+and their descriptions. `/openapi.json` remains for tools.
 """
 
 from __future__ import annotations
