@@ -140,7 +140,7 @@ class Service:
 def create_app(service: Service) -> FastAPI:
     """The ASGI app serving `service`; its lifespan starts the pool and the queue and stops them."""
     from grader.service import api, docs_page, instructor, pages
-    from grader.service.web import SecurityHeaders, error_page, html_wanted
+    from grader.service.web import SECURITY_HEADERS, SecurityHeaders, error_page, html_wanted
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -200,11 +200,16 @@ def create_app(service: Service) -> FastAPI:
         return problem(exc.status_code, code, message, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> GraderJSON:
+    async def _bug(request: Request, exc: Exception) -> Response:
         log.exception("a bug in the grading service while answering %s %s", request.method, request.url.path)
         if html_wanted(request):
-            return error_page(request, 500, "a bug in the grading service; the server log has its traceback")
-        return problem(500, "internal_error", "a bug in the grading service; the server log has its traceback")
+            response = error_page(request, 500, "a bug in the grading service; the server log has its traceback")
+        else:
+            response = problem(500, "internal_error", "a bug in the grading service; the server log has its traceback")
+        # This handler answers outside the middleware that adds the security headers: add them here.
+        for name, value in SECURITY_HEADERS:
+            response.headers[name.decode()] = value.decode()
+        return response
 
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(api.service_router)
