@@ -9,8 +9,8 @@ median and p95 of N runs each; numbers only, nothing asserted):
     glance, the submissions table, the gradebook), with `--submissions` graded submissions in
     the database (1,000 by default: the example submissions graded for real, then copied under
     new ids and student names through the store, with the server stopped). The first load
-    after the server starts is printed apart: it reads and summarises every counted scorecard,
-    which later loads find kept (grader/service/analytics.py).
+    after the server starts is printed apart (the server summarises the counted scorecards in
+    the background as it starts, and keeps them: grader/service/analytics.py).
 
     python bench/page_load.py --runs 20 --submissions 1000
 """

@@ -11,6 +11,7 @@ costs about 1 ms each, so small summaries of them are kept (`Summaries`: graded 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from collections import Counter, OrderedDict
@@ -25,6 +26,7 @@ from grader.messages import render
 from grader.store import Store, SubmissionRow
 
 _TEXT: TypeAdapter[Any] = TypeAdapter(Text)
+log = logging.getLogger("grader.service")
 
 
 def text_of(stored: Any, lang: Lang) -> str:
@@ -181,6 +183,14 @@ class Summaries:
                         self._cards.popitem(last=False)
             out.append((row, found))
         return out
+
+    def warm(self, store: Store) -> None:
+        """Summarise the scorecards the class view counts (latest and best per student), as a server starts."""
+        try:
+            for pick in ("latest", "best"):
+                self.of(store, store.graded_per_student(pick, scorecard=False))
+        except Exception:  # the store closing under it (a quick stop), or anything else: the pages summarise later
+            log.debug("summaries not made at start", exc_info=True)
 
 
 def overview(cards: Iterable[tuple[SubmissionRow, CardSummary]], order: list[str], pick: str) -> ClassOverview:

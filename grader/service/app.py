@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -151,6 +152,9 @@ def create_app(service: Service) -> FastAPI:
                                      on_finished=service.waiters.notify)
         await run_in_threadpool(service.queue.start, service.config.max_attempts)
         log.info("grading on %d slot(s), isolation %s", service.pool.slots, service.pool.isolation().get("level"))
+        # The dashboard's first load after a start would read every counted scorecard: do it now, aside.
+        threading.Thread(target=app.state.summaries.warm, args=(service.store,), name="warm-summaries",
+                         daemon=True).start()
         try:
             yield
         finally:
