@@ -14,6 +14,7 @@ import string
 from collections.abc import Sequence
 
 from grader.i18n import Lang, Localized, Msg, msg
+from grader.page_messages import PAGE_MESSAGES
 
 MESSAGES: dict[str, dict[str, str]] = {
     # -- the run as a whole ------------------------------------------------------------------
@@ -872,6 +873,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这是评分器的缺陷（退出状态 3）；请连同上面的输出一起报告。",
     },
 }
+MESSAGES.update(PAGE_MESSAGES)
+"""The web pages' words are part of the one catalogue (grader/page_messages.py holds them for size)."""
 
 
 class _Joined:

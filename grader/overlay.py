@@ -120,6 +120,30 @@ def _literal(label: str) -> str:
     return label.replace("$", r"\$")
 
 
+SVG_POINTS = 400
+"""Points kept per curve in the overlay's plain data (the web page draws it as SVG: enough for a smooth line)."""
+
+
+def overlay_data(drawn: list[OverlayCurve], expected: list[OverlayCurve], text: OverlayText) -> dict[str, object]:
+    """The overlay as plain data (thinned finite curves, the window, the words), for pictures drawn elsewhere (SVG).
+
+    Cheap beside `render_overlay` (no matplotlib), so the service keeps it for every plot check.
+    """
+    x0, x1, y0, y1 = _window(expected, drawn)
+
+    def curve(c: OverlayCurve, label: str) -> dict[str, object]:
+        x, y = _thin(c)
+        near = (np.abs(x) < 1e12) & (np.abs(y) < 1e12)
+        x, y = x[near], y[near]
+        step = max(1, x.size // SVG_POINTS)
+        return {"label": label, "scatter": c.scatter,
+                "x": [round(float(v), 6) for v in x[::step]], "y": [round(float(v), 6) for v in y[::step]]}
+
+    return {"title": text.title, "window": [x0, x1, y0, y1],
+            "expected": [curve(c, label) for c, label in zip(expected, text.expected)],
+            "drawn": [curve(c, label) for c, label in list(zip(drawn, text.drawn))[:MAX_CURVES]]}
+
+
 def render_overlay(drawn: list[OverlayCurve], expected: list[OverlayCurve], texts: list[OverlayText]) -> bytes:
     """A PNG of the expected curves (dashed) under the drawn ones (solid), with the first drawable text."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

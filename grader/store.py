@@ -357,20 +357,23 @@ class Store:
                                   " WHERE student IS NOT NULL GROUP BY student ORDER BY student").fetchall()
         return [(student, int(total), int(graded or 0)) for student, total, graded in rows]
 
-    def graded_per_student(self, pick: str) -> Iterator[SubmissionRow]:
+    def graded_per_student(self, pick: str, scorecard: bool = True) -> Iterator[SubmissionRow]:
         """One graded submission per student, with its scorecard: the `latest` or the `best` (highest score, then latest).
 
-        Submissions without a student name each stand for themselves.
+        Submissions without a student name each stand for themselves. `scorecard=False` leaves the
+        scorecards out (reading them is most of the cost; the web pages keep summaries of their own).
         """
         order = "created DESC" if pick == "latest" else "score DESC, created DESC"
+        columns = ", ".join(c.strip() for c in _SUMMARY_COLUMNS.split(","))
         query = (
-            f"SELECT {_SUMMARY_COLUMNS}, scorecard FROM ("
-            f"  SELECT *, ROW_NUMBER() OVER (PARTITION BY COALESCE(student, 'submission:' || id) ORDER BY {order}, id)"
+            f"SELECT {_SUMMARY_COLUMNS}{', scorecard' if scorecard else ''} FROM ("
+            f"  SELECT {columns}{', scorecard' if scorecard else ''},"
+            f"  ROW_NUMBER() OVER (PARTITION BY COALESCE(student, 'submission:' || id) ORDER BY {order}, id)"
             "   AS rank FROM submissions WHERE status = 'graded')"
             " WHERE rank = 1 ORDER BY student IS NULL, student, created"
         )
         for row in self._db().execute(query):
-            yield _row(row, True, False)
+            yield _row(row, scorecard, False)
 
     # -- tokens ------------------------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ class Attachment:
     render: Callable[[Lang], bytes] | None = None
     """Makes the bytes on demand instead of `data`, so that costly pictures are drawn only when kept,
     with their words in the language of whoever keeps them."""
+    plain: Callable[[Lang], dict[str, Any]] | None = None
+    """The picture as plain data (an overlay's curves), for whoever draws it another way (the web page's SVG)."""
 
     def content(self, lang: Lang) -> bytes:
         """The file's bytes, with any words in it in `lang`."""

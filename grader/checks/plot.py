@@ -10,7 +10,7 @@ from pydantic import Field
 from grader.checks.base import Attachment, CallView, CheckContext, CheckKind, Verdict, call_problem, first_tensor_input
 from grader.i18n import Localized, Text, msg
 from grader.observations import AxesReport, FigureReport, Series
-from grader.overlay import OverlayCurve, OverlayWords, render_overlay
+from grader.overlay import OverlayCurve, OverlayWords, overlay_data, render_overlay
 from grader.spec.models import IDENT, CheckBase, SpecModel
 
 
@@ -91,10 +91,12 @@ def _overlay(check: PlotCheck, ctx: CheckContext, view: CallView, series: list[S
         drawn=tuple(msg("overlay_yours", label=_shown_label(s) or msg("overlay_unlabelled", n=i + 1))
                     for i, s in enumerate(series)),
     )
+    def expected() -> list[OverlayCurve]:
+        return [OverlayCurve(grid, ctx.reference_curve(c.reference, grid)) for c in check.curves]
+
     return Attachment("overlay", f"{function}.overlay.png", b"", msg("overlay_png"),
-                      render=lambda lang: render_overlay(
-                          drawn, [OverlayCurve(grid, ctx.reference_curve(c.reference, grid)) for c in check.curves],
-                          words.texts(lang)))
+                      render=lambda lang: render_overlay(drawn, expected(), words.texts(lang)),
+                      plain=lambda lang: overlay_data(drawn, expected(), words.texts(lang)[0]))
 
 
 def judge_plot(check: PlotCheck, ctx: CheckContext) -> Verdict:

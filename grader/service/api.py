@@ -291,7 +291,8 @@ def submission_out(service: Service, row: SubmissionRow, lang: LangCode | None, 
         scorecard = row.scorecard if form == "stored" else rendered(row.scorecard, language)
     figures = [FigureInfo(name=f.name, exercise=f.exercise, check=f.check, kind=f.kind,
                           url=f"/api/v1/submissions/{row.id}/figures/{f.name}")
-               for f in (service.store.figures(row.id) if row.status == "graded" else [])]
+               for f in (service.store.figures(row.id) if row.status == "graded" else [])
+               if not f.kind.endswith("-data")]  # the pictures; an overlay's curves (for the page's SVG) stay by name
     return SubmissionOut(id=row.id, status=row.status, filename=row.filename, student=row.student,  # type: ignore[arg-type]
                          exercises=list(row.exercises), seed=row.seed, lang=language, created=row.created,
                          started=row.started, finished=row.finished, attempts=row.attempts, score=row.score,
@@ -450,13 +451,15 @@ async def get_submission(
 
 
 @router.get("/submissions/{submission_id}/figures/{name}", response_class=Response, responses={
-    200: {"content": {"image/png": {}}, "description": "the PNG"}, **_errors(404)}, summary="A figure, as PNG")
+    200: {"content": {"image/png": {}, "application/json": {}}, "description": "the PNG, or an overlay's curves as JSON"},
+    **_errors(404)}, summary="A figure, as PNG (or the curves of an overlay, as JSON)")
 def get_figure(request: Request, submission_id: str, name: str) -> Response:
-    """A PNG kept with a graded submission (`figures[].url` of the submission lists them)."""
+    """A PNG kept with a graded submission (`figures[].url` of the submission lists them); `.json`: an overlay's curves."""
     png = service_of(request).store.figure(submission_id, name)
     if png is None:
         raise ApiError(404, "not_found", f"no figure {name[:120]!r} of submission {submission_id[:80]!r}")
-    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=31536000, immutable",
+    kind = "application/json" if name.endswith(".json") else "image/png"
+    return Response(png, media_type=kind, headers={"Cache-Control": "public, max-age=31536000, immutable",
                                                           "X-Content-Type-Options": "nosniff"})
 
 
@@ -505,17 +508,18 @@ def gradebook(request: Request, pick: Literal["latest", "best"] = "latest") -> R
     from grader.reporters.csv_report import cell
 
     service = service_of(request)
-    rows = list(service.store.graded_per_student(pick))
+    # Summaries of the scorecards, kept between requests (parsing every scorecard's JSON is most of the cost).
+    cards = request.app.state.summaries.of(service.store, service.store.graded_per_student(pick, scorecard=False))
     exercise_ids = [e.spec.id for e in service.exercises]
-    for row in rows:
-        for exercise in (row.scorecard or {}).get("exercises", []):
-            if exercise.get("id") not in exercise_ids:
-                exercise_ids.append(exercise["id"])
+    for _, card in cards:
+        for exercise in card.exercises:
+            if exercise.id not in exercise_ids:
+                exercise_ids.append(exercise.id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "submission", "file", "submitted", "score", "max_score", *exercise_ids])
-    for row in rows:
-        scores = {e["id"]: f"{e['score']:g}" for e in (row.scorecard or {}).get("exercises", [])}
+    for row, card in cards:
+        scores = {e.id: f"{e.score:g}" for e in card.exercises}
         submitted = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.created))
         writer.writerow([cell(row.student or ""), row.id, cell(row.filename), submitted, f"{row.score or 0:g}",
                          f"{row.max_score or 0:g}", *(scores.get(e, "") for e in exercise_ids)])

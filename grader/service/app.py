@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,6 +28,8 @@ from grader.service.metrics import Metrics
 from grader.service.pool import Pool
 from grader.service.queue import GradingQueue
 from grader.service.ratelimit import RateLimiter
+from grader.service.analytics import Summaries
+from grader.service.sessions import Sessions
 from grader.store import Store
 
 if TYPE_CHECKING:
@@ -137,7 +140,8 @@ class Service:
 
 def create_app(service: Service) -> FastAPI:
     """The ASGI app serving `service`; its lifespan starts the pool and the queue and stops them."""
-    from grader.service import api, docs_page, pages
+    from grader.service import api, docs_page, instructor, pages
+    from grader.service.web import SECURITY_HEADERS, SecurityHeaders, error_page, html_wanted
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -148,6 +152,9 @@ def create_app(service: Service) -> FastAPI:
                                      on_finished=service.waiters.notify)
         await run_in_threadpool(service.queue.start, service.config.max_attempts)
         log.info("grading on %d slot(s), isolation %s", service.pool.slots, service.pool.isolation().get("level"))
+        # The dashboard's first load after a start would read every counted scorecard: do it now, aside.
+        threading.Thread(target=app.state.summaries.warm, args=(service.store,), name="warm-summaries",
+                         daemon=True).start()
         try:
             yield
         finally:
@@ -166,15 +173,23 @@ def create_app(service: Service) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = service
+    app.state.sessions = Sessions()
+    app.state.summaries = Summaries()
+    app.add_middleware(SecurityHeaders)
 
+    # A browser asking for a page gets an HTML error page; everyone else the JSON problem.
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> GraderJSON:
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        if html_wanted(request):
+            return error_page(request, exc.status, exc.message)
         return problem(exc.status, exc.code, exc.message, exc.headers, exc.detail)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> GraderJSON:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         service.metrics.reject("invalid")
         message, detail = validation_problems(list(exc.errors()))
+        if html_wanted(request):
+            return error_page(request, 422, message)
         return problem(422, "invalid_request", message, detail=detail)
 
     @app.exception_handler(StarletteHTTPException)
@@ -184,15 +199,25 @@ def create_app(service: Service) -> FastAPI:
             404: f"nothing at {request.url.path}; the API is under /api/v1 (see /docs)",
             405: f"{request.method} is not allowed on {request.url.path} (see /docs)",
         }.get(exc.status_code, str(exc.detail))
+        if html_wanted(request):
+            return error_page(request, exc.status_code, message)
         return problem(exc.status_code, code, message, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> GraderJSON:
+    async def _bug(request: Request, exc: Exception) -> Response:
         log.exception("a bug in the grading service while answering %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "a bug in the grading service; the server log has its traceback")
+        if html_wanted(request):
+            response = error_page(request, 500, "a bug in the grading service; the server log has its traceback")
+        else:
+            response = problem(500, "internal_error", "a bug in the grading service; the server log has its traceback")
+        # This handler answers outside the middleware that adds the security headers: add them here.
+        for name, value in SECURITY_HEADERS:
+            response.headers[name.decode()] = value.decode()
+        return response
 
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(api.service_router)
     app.include_router(docs_page.router)
     app.include_router(pages.router)
+    app.include_router(instructor.router)
     return app

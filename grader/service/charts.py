@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -107,4 +108,64 @@ def share_bars(bars: Sequence[Bar], label: str) -> Markup:
         parts.append(f'<rect class="{kind}" x="{left}" y="{y + 3}" width="{round(length * share, 1)}" height="{row - 6}"/>')
         parts.append(f'<text class="count" x="{left + length + 6}" y="{y + 15}">{escape(item.text)}</text>')
     parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About `count` round numbers between `low` and `high` (1, 2 or 5 times a power of ten apart)."""
+    span = high - low
+    if not math.isfinite(span) or span <= 0:
+        return [low]
+    raw = span / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    return [round(first + i * step, 10) for i in range(int((high - first) / step) + 1)]
+
+
+def overlay(data: dict[str, Any], label: str, key: str) -> Markup:
+    """The student's curves (solid, coloured) over the expected ones (dashed, dark), from an overlay's plain data.
+
+    `key` makes its clip path's id unique in the page. `data` is what `grader.overlay.overlay_data` made from the submission's observed series: numbers
+    only are used from it (labels go into the page's table, escaped there), each coordinate checked.
+    """
+    width, height, left, right, top, bottom = 640, 340, 52, 12, 12, 30
+    try:
+        x0, x1, y0, y1 = (float(v) for v in data["window"])
+    except (KeyError, TypeError, ValueError):
+        x0, x1, y0, y1 = -1.0, 1.0, -1.0, 1.0
+    if not all(math.isfinite(v) for v in (x0, x1, y0, y1)) or x1 <= x0 or y1 <= y0:
+        x0, x1, y0, y1 = -1.0, 1.0, -1.0, 1.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def px(x: float) -> float:
+        return round(left + (x - x0) / (x1 - x0) * plot_w, 1)
+
+    def py(y: float) -> float:
+        return round(top + (y1 - y) / (y1 - y0) * plot_h, 1)
+
+    parts = [f'<svg class="chart overlay" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}"'
+             ' xmlns="http://www.w3.org/2000/svg">',
+             f'<rect class="frame" x="{left}" y="{top}" width="{plot_w}" height="{plot_h}"/>']
+    for x in _ticks(x0, x1):
+        parts.append(f'<line class="grid" x1="{px(x)}" y1="{top}" x2="{px(x)}" y2="{top + plot_h}"/>')
+        parts.append(f'<text class="tick" x="{px(x)}" y="{height - 12}" text-anchor="middle">{x:g}</text>')
+    for y in _ticks(y0, y1):
+        parts.append(f'<line class="grid" x1="{left}" y1="{py(y)}" x2="{left + plot_w}" y2="{py(y)}"/>')
+        parts.append(f'<text class="tick" x="{left - 6}" y="{py(y) + 4}" text-anchor="end">{y:g}</text>')
+    parts.append(f'<clipPath id="clip-{escape(key)}"><rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}"/></clipPath>'
+                 f'<g clip-path="url(#clip-{escape(key)})">')
+    for group, kind in (("expected", "expected"), ("drawn", "drawn")):
+        for index, curve in enumerate(data.get(group) or []):
+            points = []
+            for x, y in zip(curve.get("x") or [], curve.get("y") or []):
+                if isinstance(x, (int, float)) and isinstance(y, (int, float)) and math.isfinite(x) and math.isfinite(y):
+                    points.append((px(x), py(max(y0 - (y1 - y0), min(y1 + (y1 - y0), y)))))
+            css = f"{kind} {kind[0]}{index % 8 + 1}"
+            if curve.get("scatter"):
+                parts.extend(f'<circle class="{css}" cx="{x}" cy="{y}" r="2"/>' for x, y in points)
+            elif points:
+                coords = " ".join(f"{x},{y}" for x, y in points)
+                parts.append(f'<polyline class="{css}" points="{coords}"/>')
+    parts.append("</g></svg>")
     return Markup("".join(parts))

@@ -10,6 +10,7 @@ Heavy modules are imported in `start`, not when this module is.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from grader.store import Figure
@@ -207,6 +208,15 @@ class LocalPool:
         figures = []
         for (exercise, check), attachments in (graded.attachments.items() if self.figures != "none" else ()):
             for attachment in attachments:
+                if attachment.plain is not None and self.figures != "none":
+                    # The overlay's curves as data: the result page draws them as SVG, without matplotlib here.
+                    try:
+                        data = json.dumps(attachment.plain(job.lang), allow_nan=False, separators=(",", ":"))
+                    except Exception:  # a picture is never worth the scorecard: grade without it
+                        log.exception("%s: the plain data of %s could not be made", job.id, attachment.name)
+                    else:
+                        figures.append(Figure(f"{exercise}.{check}.{PurePath(attachment.name).stem}.json", exercise,
+                                              check, f"{attachment.kind}-data", data.encode()))
                 if self.figures == "drawn" and attachment.kind != "figure":
                     continue
                 # Overlays are drawn here (from plain arrays) in the language of the submitter.
