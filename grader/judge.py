@@ -14,8 +14,8 @@ Two rules hold for every kind, built-in or plugin, before its judge function is 
   nothing in a file that computes nothing.
 
 Hints: the instructor's `hint:` is the hint of its check whenever the check does not pass; the
-grader's own hint then follows as a tip, and `builtin_hints: false` drops the grader's hints and
-tips from the check altogether.
+grader's own hint then follows as a tip, and `builtin_hints: false` (on the check, or on the
+exercise for all its checks) drops the grader's hints and tips from the check altogether.
 """
 
 from __future__ import annotations
@@ -119,10 +119,10 @@ def answer_problem(check: CheckBase, ctx: CheckContext) -> Verdict | None:
     return None
 
 
-def _hints(check: CheckBase, verdict: Verdict, ran: bool) -> tuple[Text | None, list[Text]]:
-    """The hint and tips a check shows: the instructor's hint first, the grader's own unless switched off."""
+def _hints(check: CheckBase, verdict: Verdict, ran: bool, builtin: bool = True) -> tuple[Text | None, list[Text]]:
+    """The hint and tips a check shows: the instructor's hint first, the grader's own unless switched off (`builtin`: the exercise's switch)."""
     hint, tips = verdict.hint, list(verdict.tips)
-    if not check.builtin_hints:
+    if not (check.builtin_hints and builtin):
         hint, tips = None, []
     # The spec's hint is about the check's own mistake; it says nothing to a file that did not run.
     if check.hint is not None and verdict.status != "passed" and ran:
@@ -150,7 +150,7 @@ def judge_exercise(
             unimplemented(context, check.call_names()) or answer_problem(check, context)
             or kinds[check.kind].judge(check, context))
         assert verdict is not None
-        hint, tips = _hints(check, verdict, context is not None)
+        hint, tips = _hints(check, verdict, context is not None, spec.builtin_hints)
         earned = verdict.fraction if verdict.fraction is not None else (1.0 if verdict.status == "passed" else 0.0)
         duration = sum(
             run.calls[c.index].wall_time

@@ -422,6 +422,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{functions} ran autograd in {mode} {where}, through {routes}; this exercise asks for it without {mode}.",
         "zh": "{functions} 以{mode}运行了自动微分 {where}，途径：{routes}；本题要求不使用{mode}。",
     },
+    "autograd_forbidden_mode_ok": {
+        "en": "{functions} did not run autograd in {mode}.",
+        "zh": "{functions} 没有以{mode}运行自动微分。",
+    },
     "autograd_wrong_mode": {
         "en": "{functions} did not run autograd in {mode} {where}: what ran was {routes}. This exercise asks for {mode}.",
         "zh": "{functions} 没有以{mode}运行自动微分 {where}：实际运行的是 {routes}。本题要求使用{mode}。",

@@ -55,11 +55,12 @@ def raised(kind="ValueError"):
                                                 "message": "no", "frames": [{"line": 2, "function": "f", "text": ""}]}}
 
 
-def judged(checks, reports, source=SOURCE):
-    """Every check of a one-exercise spec judged by the judge itself; `reports(call)` gives each call's report."""
-    spec = exercise_model().model_validate({**SPEC, "checks": checks})
+def judged(checks, reports, source=SOURCE, **fields):
+    """Every check of a one-exercise spec (with `fields` at its top) judged by the judge itself; `reports(call)` gives each call's report."""
+    spec = exercise_model().model_validate({**SPEC, **fields, "checks": checks})
+    lines = {n: next((i for i, l in enumerate(source.splitlines(), 1) if l.startswith(f"def {n}(")), 1) for n in SPEC["functions"]}
     module = ModuleReport.model_validate({"type": "module", "ok": True, "functions": {
-        n: {"defined": True, "callable": True, "line": 1} for n in SPEC["functions"]}})
+        n: {"defined": True, "callable": True, "line": lines[n]} for n in SPEC["functions"]}})
     plan = build_plan([spec], module, seed=1)
     outcomes = {}
     for call in plan.calls:
@@ -102,6 +103,8 @@ def test_reverse_mode_can_be_required_and_a_mode_forbidden():
     fine = judged([no_reverse], lambda c: returned(events=events(autograd_count=1, autograd=[run("jvp", "forward")])))
     used = judged([no_reverse], lambda c: returned(events=events(autograd_count=1, autograd=[run("backward", "reverse")])))
     assert fine["nr"].status == "passed"
+    # Forward mode ran: the verdict says what did not run, never that autograd was not used at all.
+    assert en(fine["nr"].message) == "f did not run autograd in reverse mode."
     assert used["nr"].status == "failed" and "backward() (reverse mode)" in en(used["nr"].message)
 
 
@@ -143,6 +146,16 @@ def test_any_check_whose_every_call_raised_is_an_error_but_raises_passes():
     assert found["ad"].status == "error" and found["rs"].status == "passed"
 
 
+def test_forbid_ops_names_the_function_that_made_the_call():
+    check = {"id": "no-cos", "kind": "forbid_ops", "calls": ["values", "by_hand"], "ops": ["torch.cos"], "points": 1}
+    source = "def f(x):\n    return x\n\n\ndef f_grad(x):\n    return x\n"
+    found = judged([check], lambda c: returned(events=events(ops=["torch.cos"] if c.function == "f_grad" else [])), source)
+    assert found["no-cos"].status == "failed" and en(found["no-cos"].message) == "f_grad called torch.cos while running."
+    assert found["no-cos"].line == 5  # f_grad's line, not f's
+    counted = judged([check], lambda c: returned(events=events(watched={"torch.cos": 2} if c.function == "f" else {})), source)
+    assert en(counted["no-cos"].message) == "f called torch.cos while running." and counted["no-cos"].line == 1
+
+
 # -- 6. hints --------------------------------------------------------------------------------
 
 def test_the_instructors_hint_wins_and_the_graders_follows_as_a_tip():
@@ -153,6 +166,10 @@ def test_the_instructors_hint_wins_and_the_graders_follows_as_a_tip():
     assert en(quiet.hint) == "Use the chain rule." and quiet.tips == []
     bare = judged([{**check, "hint": None, "builtin_hints": False}], lambda c: returned())["ad"]
     assert bare.hint is None and bare.status == "failed"
+    # The exercise's switch turns them off for every check of it.
+    whole = judged([check, {**check, "id": "bare", "hint": None}], lambda c: returned(), builtin_hints=False)
+    assert en(whole["ad"].hint) == "Use the chain rule." and whole["ad"].tips == []
+    assert whole["bare"].hint is None and whole["bare"].tips == [] and whole["bare"].status == "failed"
 
 
 @pytest.mark.parametrize("runs, words", [
@@ -288,3 +305,37 @@ def test_absence_checks_on_real_submissions(grade_source, only):
         assert card.score == 0, [(c.id, c.status, c.score) for c in checks.values()]
         for name in ("derived-by-hand", "no-cosine-at-run-time", "no-cosine-in-source"):
             assert checks[name].status == status, (name, en(checks[name].message))
+
+
+FORBID_FORWARD_YAML = MODES_YAML.split("checks:\n", 1)[0] + """\
+checks:
+  - {id: values, kind: compare, calls: values, reference: directional, rtol: 1.0e-12, atol: 1.0e-14, points: 1}
+  - id: no-transforms
+    kind: forbid_ops
+    calls: [values]
+    ops: [torch.func.jvp, torch.func.jacfwd, torch.func.vjp, torch.autograd.forward_ad.make_dual]
+    points: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def forbid_forward(tmp_path_factory, sandbox):
+    folder = tmp_path_factory.mktemp("forbid-forward") / "modes"
+    folder.mkdir()
+    (folder / "exercise.yaml").write_text(FORBID_FORWARD_YAML, encoding="utf-8")
+    (folder / "reference.py").write_text(MODES_REFERENCE, encoding="utf-8")
+    return load_exercises(folder.parent, references=sandbox.references)
+
+
+@pytest.mark.parametrize("route, seen", [
+    ("jvp", "torch.func.jvp"), ("forward_ad", "torch.autograd.forward_ad.make_dual"), ("jacfwd", "torch.func.jacfwd"),
+    ("vjp", "torch.func.vjp"), ("grad", None)])
+def test_forbid_ops_sees_torch_func_and_forward_ad(grade_source, forbid_forward, route, seen):
+    source = SOLUTIONS.get(route) or ("import torch\n\ndef directional(x):\n"
+                                      "    return torch.func.vjp(torch.sin, x)[1](torch.ones_like(x))[0]\n")
+    checks = {c.id: c for c in grade_source(source, forbid_forward).scorecard.exercises[0].checks}
+    assert checks["values"].status == "passed", en(checks["values"].message)
+    if seen is None:  # torch.autograd.grad is none of them
+        assert checks["no-transforms"].status == "passed", en(checks["no-transforms"].message)
+    else:
+        assert checks["no-transforms"].status == "failed" and seen in en(checks["no-transforms"].message)

@@ -88,6 +88,34 @@ def test_the_clamp_students_report_is_the_one_shown(tmp_path, sandbox, grade_sou
     assert "(got 1.0, expected 0.0; rtol 0, atol 0)" in en(values.message) and "(x=0)" in en(values.message)
 
 
+ACCUMULATES = """\
+import torch
+
+_leaves = {}
+
+
+def relu_grad(x):
+    # One leaf per input kept between calls: its .grad grows with every backward().
+    leaf = _leaves.setdefault(tuple(x.tolist()), x.detach().clone().requires_grad_(True))
+    torch.relu(leaf).sum().backward()
+    return leaf.grad.clone()
+"""
+
+
+def test_an_instructor_hint_is_kept_over_a_builtin_one(tmp_path, sandbox, grade_source):
+    # The grader recognises the mistake (gradients accumulating over `repeat: 2`) and has a hint of
+    # its own; the tutorial's check has the instructor's, which stays the hint, the grader's a tip.
+    directory = write_doc_exercise(tmp_path / "my-exercises", "relu-at-zero")
+    values = grade_source(ACCUMULATES, load_exercises(directory, references=sandbox.references)).scorecard.exercises[0].checks[0]
+    assert values.status == "failed"
+    assert en(values.hint).startswith("At exactly 0 the gradient is a convention") and zh(values.hint).startswith("恰好在 0 处")
+    assert len(values.tips) == 1 and "gradients accumulate in .grad" in en(values.tips[0])
+    spec = directory / "relu-at-zero" / "exercise.yaml"
+    spec.write_text(spec.read_text().replace("reference: reference.py\n", "reference: reference.py\nbuiltin_hints: false\n", 1))
+    quiet = grade_source(ACCUMULATES, load_exercises(directory, references=sandbox.references)).scorecard.exercises[0].checks[0]
+    assert quiet.status == "failed" and en(quiet.hint) == en(values.hint) and quiet.tips == []
+
+
 def test_the_docs_yaml_error_example_is_what_validate_says(tmp_path):
     directory = tmp_path / "my-exercises"
     for info, body in doc_blocks():

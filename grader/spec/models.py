@@ -268,6 +268,8 @@ class ExerciseBase(SpecModel):
     """Position among the exercises of a directory (then by id)."""
     reference: str | None = "reference.py"
     """Instructor Python beside the YAML that computes expected answers with autograd; null when no check needs it."""
+    builtin_hints: bool = True
+    """false: the grader adds none of its own hints or tips to any check of this exercise (an instructor's `hint` is shown either way)."""
     functions: dict[str, FunctionSpec] = {}
     """The functions the submission defines, by name."""
     variables: dict[str, VariableSpec] = {}
