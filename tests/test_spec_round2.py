@@ -277,3 +277,55 @@ def test_probes_are_deterministic_and_close():
     assert np.allclose(up - x, x - down) and 0 < np.abs(up - x).max() < 1e-4
     half = {"kind": "tensor", "array": encode_array(np.array([0.5]), "float16"), "requires_grad": False}
     assert probe_arguments((half,), seed=5, exercise="e", call_set="c", case=0, sample=0) is None
+
+
+# -- every problem at once, in plain words ---------------------------------------------------
+
+def test_what_the_trusted_worker_finds_is_reported_beside_field_errors(tmp_path, sandbox):
+    # A field error elsewhere does not hide a dangling op, reference function or failing expression.
+    path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", """\
+  x: {kind: tensor, shape: [3]}
+  g: {kind: graph, leaf: x, expr: "x @ torch.ones(4)"}
+""").replace("    reference: double\n", "    reference: doubel\n").replace("args: [x]}", "args: [x], sampels: 2}") + """\
+  - {id: no-cos, kind: forbid_ops, calls: [twice], ops: [torch.sigmod]}
+""")
+    found = {i.path: i for i in problems(path, sandbox.references)}
+    assert set(found) == {"calls.twice.sampels", "checks[0].reference", "checks[1].ops[0]", "inputs.g.expr"}
+    assert "did you mean 'double'" in found["checks[0].reference"].message
+    assert "did you mean 'torch.sigmoid'" in found["checks[1].ops[0]"].message
+    assert found["inputs.g.expr"].line == line_of(path, "x @ torch") and "RuntimeError" in found["inputs.g.expr"].message
+
+
+@pytest.mark.parametrize("old, new, path, words", [
+    ("checks:\n  - id: values\n", "checks:\n  - values\n  - id: values\n", "checks[0]",
+     "must be a mapping of `key: value` fields (- id: ..., kind: ...); found the text 'values'"),
+    ("inputs:\n  x: {kind: tensor, shape: [3]}\n", "inputs: [x]\n", "inputs", "must be a mapping of `key: value` fields; found a list"),
+    ("title: {en: Demo, zh: 演示}", "title: [Demo]", "title", "must be a text, or a mapping {en: ..., zh: ...}"),
+    ("id: demo", "id: 5", "id", "must be a text; found the number 5"),
+    ("    points: 2\n", "    points: 2\n  - {id: ad, kind: autograd, calls: twice}\n", "checks[1].calls",
+     "must be a list, [a, b] or one `- ` item per line; found the text 'twice' (one item is written [twice])"),
+    ("    points: 2\n", "    points: 2\n  - {id: ad, kind: autograd, calls: [twice], mode: fwd}\n", "checks[1].mode",
+     "'fwd' is not one of 'any', 'reverse', 'forward' (did you mean 'forward'?)"),
+])
+def test_type_errors_are_said_in_yamls_words(tmp_path, old, new, path, words):
+    issues = problems(write(tmp_path, BASE.replace(old, new)))
+    assert path in {i.path for i in issues}, issues
+    message = next(i.message for i in issues if i.path == path)
+    assert words in message and "Input should" not in message
+
+
+def test_numpy_in_an_expression_says_to_use_torch(tmp_path):
+    (issue,) = problems(write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n",
+                                                     "  x: {kind: tensor, shape: [3]}\n  f: {kind: function, expr: np.sin(x)}\n")))
+    assert issue.path == "inputs.f.expr" and "numpy is not among them: torch has the same functions" in issue.message
+
+
+def test_inputs_too_large_to_send_are_spec_errors(tmp_path):
+    # Found when the spec loads, not blamed on the student as "interfered with the grader's channel".
+    (issue,) = problems(write(tmp_path, BASE.replace("shape: [3]}", "shape: [1001, 1000]}")))
+    assert issue.path == "inputs.x" and "1,001,000 entries; an input has at most 1,000,000" in issue.message
+    text = BASE.replace("shape: [3]}", "shape: [1000, 800]}\n  g: {kind: graph, leaf: x, expr: 2 * x}").replace(
+        "  twice: {function: double, args: [x]}\n", "  twice: {function: double, cases: [[x], [x, g, x]]}\n")
+    (issue,) = problems(write(tmp_path, text))
+    assert issue.path == "calls.twice.cases[1]" and "2,400,000 entries together" in issue.message
+    load_exercise(write(tmp_path, text.replace("[x, g, x]", "[x, g]")))  # 1.6 million is fine

@@ -13,6 +13,7 @@ running can tell: every reference function a check names exists in reference.py,
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -228,7 +229,35 @@ def _describe(error: dict[str, Any], data: Any, path: tuple[Any, ...], kinds: di
         return f"missing `kind`; valid kinds: {error.get('ctx', {}).get('discriminator', '')}".replace("'kind'", ", ".join(sorted(kinds)) if path and path[0] == "checks" else "tensor, function, graph, value")
     if kind == "missing":
         return "required field is missing"
+    # pydantic's type errors, in the words of YAML rather than of Python classes.
+    value = _value_at(data, path)
+    if kind == "model_type" and error.get("ctx", {}).get("class_name") == "Localized":
+        return f"must be a text, or a mapping {{en: ..., zh: ...}} of texts; found {_yaml_kind(value)}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        example = " (- id: ..., kind: ...)" if path and path[0] == "checks" and len(path) == 2 else ""
+        return f"must be a mapping of `key: value` fields{example}; found {_yaml_kind(value)}"
+    if kind == "list_type":
+        single = f" (one item is written [{value}])" if isinstance(value, str) else ""
+        return f"must be a list, [a, b] or one `- ` item per line; found {_yaml_kind(value)}{single}"
+    if kind == "string_type":
+        return f"must be a text; found {_yaml_kind(value)} (quote it to make it a text: '...')"
+    if kind == "literal_error":
+        expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        return f"{value!r} is not one of {', '.join(map(repr, expected))}{did_you_mean(str(value), expected)}"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _yaml_kind(value: Any) -> str:
+    """What a YAML value is, in words: `the number 5`, `the text 'a'`, `a list`, `a mapping`, `nothing (null)`."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    return "a list" if isinstance(value, list) else "a mapping"
 
 
 def _value_at(data: Any, path: tuple[Any, ...]) -> Any:
@@ -312,17 +341,34 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
             if error["type"] == "union_tag_invalid":
                 loc = (*loc, "kind")  # the field at fault is the kind, not the whole item
             issues.append(SpecIssue(path, _line(root, loc), format_path(loc), _describe(error, data, loc, kinds)))
-        # Names that point nowhere are errors too: report them now, not after the fields are fixed.
+        # Names that point nowhere are errors too, and so is what only the trusted worker can tell
+        # (reference functions, ops, expressions) in the parts that are valid: report them now, not
+        # after the fields are fixed.
         reported = {issue.path for issue in issues}
         check = TypeAdapter(exercise_model(kinds).model_fields["checks"].annotation.__args__[0])
-        for loc, message in ExerciseBase.partial(data, check).dangling_references():
-            if format_path(loc) not in reported:
-                issues.append(SpecIssue(path, _line(root, loc), format_path(loc), message))
+        partial = ExerciseBase.partial(data, check)
+        found, _ = _name_issues(partial, path, root, data, references)
+        issues.extend(issue for issue in found if issue.path not in reported)
         raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path))) from None
-    issues = duplicates + [SpecIssue(path, _line(root, loc), format_path(loc), message)
-                           for loc, message in spec.dangling_references()]
+    found, reference_path = _name_issues(spec, path, root, data, references)
+    issues = duplicates + found
+    if issues:
+        raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
+    return LoadedExercise(spec, path, reference_path)
+
+
+def _name_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dict[str, Any],
+                 references: ReferenceLoader | None) -> tuple[list[SpecIssue], Path | None]:
+    """Every name of a (possibly partial) spec that points nowhere (and every call too large to make), and its reference.py.
+
+    Entries of a partial spec that failed validation are None and are skipped: their own errors
+    are reported already.
+    """
+    issues = [SpecIssue(path, _line(root, loc), format_path(loc), message)
+              for loc, message in spec.dangling_references() + spec.oversized_cases()]
     reference_path = None
-    if spec.reference is not None and any(c.reference_names() for c in spec.checks):
+    checks = [c for c in spec.checks if c is not None]
+    if isinstance(spec.reference, str) and any(c.reference_names() for c in checks):
         reference_path = (path.parent / spec.reference).resolve()
         if not reference_path.is_file():
             nearby = [p.name for p in path.parent.glob("*.py")]
@@ -333,9 +379,7 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
     if references is not None:
         issues.extend(_op_issues(spec, path, root, data, references))
         issues.extend(_input_issues(spec, path, root, references))
-    if issues:
-        raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
-    return LoadedExercise(spec, path, reference_path)
+    return issues, reference_path
 
 
 def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dict[str, Any],
@@ -353,7 +397,7 @@ def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, da
     issues = []
     raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
     for i, check in enumerate(spec.checks):
-        for name in check.reference_names():
+        for name in check.reference_names() if check is not None else []:
             if name in defined:
                 continue
             # The field that names it (`reference`, or a plot curve's `reference`), for its line.
@@ -368,7 +412,7 @@ def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, da
 def _op_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dict[str, Any],
                references: ReferenceLoader) -> list[SpecIssue]:
     """Every function a check has the child watch (`forbid_ops`) must exist and be observable: resolved where torch is."""
-    wanted = sorted({name for check in spec.checks for name in check.watched()})
+    wanted = sorted({name for check in spec.checks if check is not None for name in check.watched()})
     if not wanted:
         return []
     try:
@@ -378,7 +422,7 @@ def _op_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dic
     issues = []
     raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
     for i, check in enumerate(spec.checks):
-        for name in check.watched():
+        for name in check.watched() if check is not None else []:
             problem = found.get(name)
             if not problem:
                 continue
@@ -417,7 +461,7 @@ def _input_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, refere
         if isinstance(spec.inputs[name], GraphInput):
             on.append(None)
             continue
-        beside = sorted({a for call in spec.calls.values() for case in call.all_cases() if name in case
+        beside = sorted({a for call in spec.calls.values() if call is not None for case in call.all_cases() if name in case
                          for a in case if isinstance(spec.inputs.get(a), TensorInput)})
         samples = [wire(a) for a in beside] or [
             wire_argument(t, {}, seed=SAMPLE_SEED, exercise=spec.id, name=name, sample=0, samples=1, domains={})
