@@ -323,9 +323,17 @@ def test_numpy_in_an_expression_says_to_use_torch(tmp_path):
 def test_inputs_too_large_to_send_are_spec_errors(tmp_path):
     # Found when the spec loads, not blamed on the student as "interfered with the grader's channel".
     (issue,) = problems(write(tmp_path, BASE.replace("shape: [3]}", "shape: [1001, 1000]}")))
-    assert issue.path == "inputs.x" and "1,001,000 entries; an input has at most 1,000,000" in issue.message
+    assert issue.path == "inputs.x.shape" and "1,001,000 entries; an input has at most 1,000,000" in issue.message
     text = BASE.replace("shape: [3]}", "shape: [1000, 800]}\n  g: {kind: graph, leaf: x, expr: 2 * x}").replace(
         "  twice: {function: double, args: [x]}\n", "  twice: {function: double, cases: [[x], [x, g, x]]}\n")
     (issue,) = problems(write(tmp_path, text))
     assert issue.path == "calls.twice.cases[1]" and "2,400,000 entries together" in issue.message
     load_exercise(write(tmp_path, text.replace("[x, g, x]", "[x, g]")))  # 1.6 million is fine
+
+
+@pytest.mark.parametrize("fields, field", [
+    ("low: 2.0\n    high: 1.0", "low"), ("include_share: 0.5", "include_share"), ("dist: linspace\n    include: [0.0]", "include")])
+def test_a_rule_across_fields_is_reported_at_the_field_at_fault(tmp_path, fields, field):
+    path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", f"  x:\n    kind: tensor\n    shape: [3]\n    {fields}\n"))
+    (issue,) = problems(path)
+    assert (issue.path, issue.line) == (f"inputs.x.{field}", line_of(path, f"    {field}:"))

@@ -340,7 +340,13 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
             loc = _clean_path(tuple(error["loc"]), data)
             if error["type"] == "union_tag_invalid":
                 loc = (*loc, "kind")  # the field at fault is the kind, not the whole item
-            issues.append(SpecIssue(path, _line(root, loc), format_path(loc), _describe(error, data, loc, kinds)))
+            message = _describe(error, data, loc, kinds)
+            # A rule across fields names the one at fault first, in backquotes: point at its line when it is written.
+            named = re.match(r"`(\w+)`", message) if error["type"] == "value_error" else None
+            held = _value_at(data, loc)
+            if named and isinstance(held, dict) and named[1] in held:
+                loc = (*loc, named[1])
+            issues.append(SpecIssue(path, _line(root, loc), format_path(loc), message))
         # Names that point nowhere are errors too, and so is what only the trusted worker can tell
         # (reference functions, ops, expressions) in the parts that are valid: report them now, not
         # after the fields are fixed.

@@ -115,12 +115,13 @@ class TensorInput(SpecModel):
         """How many numbers the tensor holds."""
         return math.prod(self.shape)
 
+    # A message that opens with a field's name in backquotes is reported at that field's line.
     @model_validator(mode="after")
     def _range_is_ordered(self) -> TensorInput:
         if self.entries > MAX_INPUT_ENTRIES:
-            raise ValueError(f"shape {self.shape} has {self.entries:,} entries; an input has at most {MAX_INPUT_ENTRIES:,}")
+            raise ValueError(f"`shape` {self.shape} has {self.entries:,} entries; an input has at most {MAX_INPUT_ENTRIES:,}")
         if self.dist != "normal" and not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be smaller than high ({self.high})")
+            raise ValueError(f"`low` ({self.low}) must be smaller than `high` ({self.high})")
         if self.include_share is not None and self.include is None:
             raise ValueError("`include_share` is the share of entries replaced by the values of `include`; give `include` too")
         if self.include is not None and self.dist == "linspace":
