@@ -263,6 +263,38 @@ def test_gradient_consistency_of_any_shape(tmp_path, grade_source, case):
         assert "detach" in en(check.hint)
 
 
+STRAIGHT_THROUGH = """\
+import torch
+
+
+def g(x):
+    if x > 0:
+        y = torch.sin(x)
+    else:
+        y = x ** 3
+    {tail}
+
+
+def g_grad(x):
+    {grad}
+"""
+
+
+def test_a_detached_g_cannot_vouch_for_a_wrong_g_grad_in_the_builtin_exercise(grade_source, only):
+    # g returns sin or x**3, but its graph is that of 2x (a straight-through trick): autograd says 2,
+    # and a g_grad of 2 "agrees with autograd". g's own values say otherwise.
+    exercises = only("custom-control-flow")
+    tricked = grade_source(STRAIGHT_THROUGH.format(tail="return y.detach() + 2 * x - (2 * x).detach()",
+                                                   grad="return torch.tensor(2.0, dtype=x.dtype)"), exercises)
+    honest = grade_source(STRAIGHT_THROUGH.format(
+        tail="return y", grad="return torch.cos(x) if x > 0 else 3 * x ** 2"), exercises)
+    checks = {c.id: c for c in tricked.scorecard.exercises[0].checks}
+    assert checks["gradient-agrees"].status == "failed" and checks["gradient-agrees"].score == 0
+    assert "does not follow g's own values" in en(checks["gradient-agrees"].message), en(checks["gradient-agrees"].message)
+    assert honest.scorecard.score == honest.scorecard.max_score, [
+        (c.id, en(c.message)) for c in honest.scorecard.exercises[0].checks]
+
+
 def test_the_branch_hint_only_where_there_are_branches(tmp_path, grade_source):
     exercises = load_exercises(write_exercise(tmp_path, CONSISTENCY_YAML).parent)
     smooth = grade_source("import torch\n\ndef g(x):\n    return x ** 3\n\ndef g_grad(x):\n    return 3 * x\n", exercises)
