@@ -69,6 +69,20 @@ def test_the_relu_tutorial_passes_selftest_from_the_docs_own_snippets(tmp_path, 
     assert [l for l in shown.splitlines() if "✔" in l] == [l for l in printed.splitlines() if "✔" in l]
 
 
+def test_the_three_brief_exercises_pass_selftest_from_the_docs_own_snippets(tmp_path, sandbox):
+    directory = tmp_path / "my-exercises"
+    for prefix in ("chain-rule", "forward-reverse", "detach"):
+        write_doc_exercise(directory, prefix)
+    loaded = load_exercises(directory, references=sandbox.references)
+    assert [e.spec.id for e in loaded] == ["chain-rule", "detach", "forward-reverse"]
+    results = run_selftest(loaded, sandbox, SEED)
+    assert all(r.ok for r in results), render(results, SEED)
+    declared = {(r.exercise, f.path.name): f.declared for r in results for f in r.files}
+    assert declared[("forward-reverse", "jacobian_times_v.py")] == ("jvp-forward",)  # reverse mode, right values
+    assert declared[("chain-rule", "outer_only.py")] == ("derivative", "consistent")
+    assert declared[("detach", "no_detach.py")] == ("values",)
+
+
 def test_without_its_special_values_the_tutorial_cannot_tell_clamp_from_relu(tmp_path, sandbox):
     directory = write_doc_exercise(tmp_path / "my-exercises", "relu-at-zero")
     spec = directory / "relu-at-zero" / "exercise.yaml"

@@ -24,7 +24,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from grader.checks import available_kinds
 from grader.checks.base import CheckKind
-from grader.spec.models import ExerciseBase, FunctionInput, GraphInput, TensorInput, did_you_mean
+from grader.spec.models import CheckBase, ExerciseBase, FunctionInput, GraphInput, TensorInput, did_you_mean
 
 SPEC_FILE = "exercise.yaml"
 
@@ -208,10 +208,16 @@ def _describe(error: dict[str, Any], data: Any, path: tuple[Any, ...], kinds: di
         parent = data
         for part in path[:-1]:
             parent = parent.get(part) if isinstance(parent, dict) else (parent[part] if isinstance(parent, list) else None)
-        valid = sorted(_fields_for(parent, path, kinds))
-        close = difflib.get_close_matches(str(path[-1]), valid, n=1)
+        valid = _fields_for(parent, path, kinds)
+        close = difflib.get_close_matches(str(path[-1]), sorted(valid), n=1)
         suggestion = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown field {path[-1]!r}{suggestion}; valid fields: {', '.join(valid)}" if valid else f"unknown field {path[-1]!r}"
+        if not valid:
+            return f"unknown field {path[-1]!r}"
+        # A check's own fields first, then those every check has: the ones the instructor was after.
+        common = set(CheckBase.model_fields) if path and path[0] == "checks" else set()
+        own, shared = sorted(valid - common), sorted(valid & common)
+        listed = ", ".join(own) + (f"; and, as every check: {', '.join(shared)}" if own and shared else ", ".join(shared))
+        return f"unknown field {path[-1]!r}{suggestion}; valid fields: {listed}"
     if kind == "string_pattern_mismatch" and path and path[-1] == "signature":
         value = _value_at(data, path)
         if isinstance(value, str) and value.startswith("(") and not value.endswith(")"):
