@@ -216,7 +216,7 @@ def test_a_signature_cut_at_its_comma_says_to_quote_it(tmp_path):
     ("mode: forward, create_graph: true", "checks[1].create_graph", "reverse mode"),
     ("expect: not_used, min_runs: 2", "checks[1].min_runs", "only to `expect: used`"),
     ("min_runs: 3, loop_tip_above: 2", "checks[1].loop_tip_above", "at least min_runs"),
-    ("loop_tip_above: 1", "checks[1].loop_tip_above", "greater than or equal to 2"),
+    ("loop_tip_above: 1", "checks[1].loop_tip_above", "must be at least 2; found 1"),
     ("mode: sideways", "checks[1].mode", "'forward'"),
 ])
 def test_autograd_fields_that_cannot_hold_are_errors(tmp_path, fields, path, words):
@@ -260,8 +260,8 @@ def test_include_on_a_0d_input_is_a_share_of_the_samples():
 @pytest.mark.parametrize("fields, words", [
     ("include_share: 0.5", "give `include` too"),
     ("include: [0.0], dist: linspace", "linspace is not random"),
-    ("include: [0.0], include_share: 1.5", "less than or equal to 1"),
-    ("include: []", "at least 1 item"),
+    ("include: [0.0], include_share: 1.5", "must be at most 1; found 1.5"),
+    ("include: []", "must have at least 1 item; found 0"),
 ])
 def test_include_limits(tmp_path, fields, words):
     (issue,) = problems(write(tmp_path, BASE.replace("x: {kind: tensor, shape: [3]}", f"x: {{kind: tensor, shape: [3], {fields}}}")))
@@ -337,3 +337,22 @@ def test_a_rule_across_fields_is_reported_at_the_field_at_fault(tmp_path, fields
     path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", f"  x:\n    kind: tensor\n    shape: [3]\n    {fields}\n"))
     (issue,) = problems(path)
     assert (issue.path, issue.line) == (f"inputs.x.{field}", line_of(path, f"    {field}:"))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("!!python/object/apply:os.system ['echo hi']\n", "a YAML tag (a value that starts with `!`) that specs do not use"),
+    ("a: " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+])
+def test_yaml_a_spec_cannot_hold_is_explained(tmp_path, text, words):
+    (issue,) = problems(write(tmp_path, text))
+    assert issue.message.startswith("not valid YAML: ") and words in issue.message
+
+
+def test_limits_are_said_with_the_value_found(tmp_path):
+    text = BASE.replace("{function: double, args: [x]}", "{function: double, args: [x], samples: 0, repeat: 11}").replace(
+        "x: {kind: tensor, shape: [3]}", "x: {kind: tensor, shape: [3], dist: normal, std: 0}")
+    found = {i.path: i.message for i in problems(write(tmp_path, text))}
+    assert found == {"calls.twice.samples": "must be at least 1; found 0", "calls.twice.repeat": "must be at most 10; found 11",
+                     "inputs.x.std": "must be more than 0; found 0"}
+    (issue,) = problems(write(tmp_path, BASE.replace("title: {en: Demo, zh: 演示}", "title: !!binary aGVsbG8=")))
+    assert issue.path == "title" and "found a YAML bytes value" in issue.message

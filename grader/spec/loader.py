@@ -134,6 +134,9 @@ def _yaml_words(exc: yaml.YAMLError) -> tuple[int | None, str]:
     if problem.startswith("sequence entries are not allowed"):
         return line, ("a list item (`- `) where a value belongs on the same line: put the items on the next lines, "
                       "indented, or write the list as [a, b]")
+    if problem.startswith("could not determine a constructor for the tag"):
+        return line, ("a YAML tag (a value that starts with `!`) that specs do not use: a spec is plain data (texts, "
+                      "numbers, lists and mappings); remove the tag, or quote the value if it is text")
     if problem.startswith("found undefined alias"):
         return line, (f"{problem.removeprefix('found ')}: a value that starts with `*` refers to an anchor `&name`; "
                       "quote it if it is plain text")
@@ -247,6 +250,18 @@ def _describe(error: dict[str, Any], data: Any, path: tuple[Any, ...], kinds: di
         return f"must be a list, [a, b] or one `- ` item per line; found {_yaml_kind(value)}{single}"
     if kind == "string_type":
         return f"must be a text; found {_yaml_kind(value)} (quote it to make it a text: '...')"
+    bounds = {"greater_than": ("gt", "more than"), "greater_than_equal": ("ge", "at least"),
+              "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+    if kind in bounds:
+        key, words = bounds[kind]
+        limit = error.get("ctx", {}).get(key)
+        shown = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
+        return f"must be {words} {shown}; found {value}"
+    if kind in ("too_short", "too_long"):
+        ctx = error.get("ctx", {})
+        n = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        words = "at least" if kind == "too_short" else "at most"
+        return f"must have {words} {n} {'item' if n == 1 else 'items'}; found {ctx.get('actual_length')}"
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
         return f"{value!r} is not one of {', '.join(map(repr, expected))}{did_you_mean(str(value), expected)}"
@@ -263,7 +278,9 @@ def _yaml_kind(value: Any) -> str:
         return f"the number {value}"
     if isinstance(value, str):
         return f"the text {value[:40]!r}"
-    return "a list" if isinstance(value, list) else "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping" if isinstance(value, dict) else f"a YAML {type(value).__name__} value"
 
 
 def _value_at(data: Any, path: tuple[Any, ...]) -> Any:
@@ -334,6 +351,9 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
     except yaml.YAMLError as exc:
         line, words = _yaml_problem(exc)
         raise SpecError([SpecIssue(path, line, "", words)]) from None
+    except RecursionError:  # YAML's parser recurses once per level of brackets or indentation
+        raise SpecError([SpecIssue(path, None, "", "not valid YAML: nested too deeply (lists or mappings "
+                                                   "inside each other hundreds of levels deep)")]) from None
     if not isinstance(data, dict):
         raise SpecError([SpecIssue(path, 1, "", "an exercise spec must be a YAML mapping (id:, title:, checks: ...)")])
     duplicates = [SpecIssue(path, line, format_path(loc), f"{key!r} is written twice in this mapping; YAML keeps only the last")
