@@ -113,7 +113,7 @@ def test_an_expression_with_an_undefined_name_is_an_error_at_its_line(tmp_path):
 """))
     (issue,) = problems(path)
     assert (issue.path, issue.line) == ("inputs.f.expr", line_of(path, "expr: torhc"))
-    assert "unknown names 'np', 'torhc'" in issue.message and "x, torch, math" in issue.message
+    assert "unknown names 'np', 'torhc' (did you mean 'torch'?)" in issue.message and "x, torch, math" in issue.message
     # Names an expression binds itself, and builtins, are known.
     assert unknown_names("sum(v * x for v in range(3)) + (lambda t: abs(t))(x)") == []
 
@@ -128,6 +128,7 @@ def test_an_expression_that_raises_on_sample_inputs_is_an_error_at_its_line(tmp_
     found = {i.path: i for i in problems(path, sandbox.references)}
     assert set(found) == {"inputs.f.expr", "inputs.g.expr"}
     assert found["inputs.f.expr"].line == line_of(path, "torch.sinn") and "AttributeError" in found["inputs.f.expr"].message
+    assert "(did you mean 'sin'?)" in found["inputs.f.expr"].message
     assert found["inputs.g.expr"].line == line_of(path, "x @ torch") and "RuntimeError" in found["inputs.g.expr"].message
 
 

@@ -69,7 +69,8 @@ def _check_expression(expr: str) -> str:
     unknown = unknown_names(expr)
     if unknown:
         # Found here, when the spec loads, rather than as a NameError in the student's report.
-        first = unknown[0]
+        # The suggestion is for the first name that has one (`np` has none, `torhc` has `torch`).
+        first = next((n for n in unknown if did_you_mean(n, EXPRESSION_NAMES)), unknown[0])
         names = ", ".join(repr(n) for n in unknown)
         # numpy is the usual slip: its functions have torch twins that keep the graph.
         numpy = " (numpy is not among them: torch has the same functions, torch.sin, torch.tensor, ...)" if (
