@@ -83,6 +83,18 @@ def test_the_three_brief_exercises_pass_selftest_from_the_docs_own_snippets(tmp_
     assert declared[("detach", "no_detach.py")] == ("values",)
 
 
+def test_the_text_report_shows_check_titles_and_ids_where_there_are_none(tmp_path):
+    directory = write_doc_exercise(tmp_path / "my-exercises", "forward-reverse")
+    mutant = directory / "forward-reverse" / "mutants" / "jacobian_times_v.py"
+    shown = {lang: run_cli("--exercises", str(directory), str(mutant), "--lang", lang, "--seed", "3", "--timeout", "30")
+             for lang in ("en", "zh")}  # a fresh grader: its first child starts cold
+    assert all(done.returncode == 1 for done in shown.values()), shown["en"].stderr
+    lines = {lang: [line.strip() for line in done.stdout.splitlines()] for lang, done in shown.items()}
+    assert "✘ Jv in forward mode  0/2" in lines["en"] and "✔ uᵀJ in reverse mode  2/2" in lines["en"]
+    assert "✘ 用前向模式计算 Jv  0/2" in lines["zh"]
+    assert "✔ jvp-values  3/3" in lines["en"] and "✔ jvp-values  3/3" in lines["zh"]  # no title: the id
+
+
 def test_without_its_special_values_the_tutorial_cannot_tell_clamp_from_relu(tmp_path, sandbox):
     directory = write_doc_exercise(tmp_path / "my-exercises", "relu-at-zero")
     spec = directory / "relu-at-zero" / "exercise.yaml"
