@@ -421,7 +421,10 @@ def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, da
     try:
         reply = references.load({key: reference_path})
     except Exception as exc:  # noqa: BLE001 - the worker could not be reached: say so as the spec's problem
-        return [SpecIssue(reference_path, None, "", f"could not be imported: {exc}")]
+        # The worker is started afresh for the next request; what stopped it was most likely this file.
+        return [SpecIssue(reference_path, None, "", f"could not be imported: {exc}; a reference that exits "
+                                                    "(os._exit, a crash) or runs for ever at import stops the process "
+                                                    "that runs reference code")]
     error = (reply.get("errors") or {}).get(key)
     if error:
         return [SpecIssue(reference_path, error.get("line"), "", f"importing it raised {error.get('type')}: {error.get('message')}")]
