@@ -256,10 +256,14 @@ def modes(tmp_path_factory, sandbox):
     return load_exercises(folder.parent, references=sandbox.references)
 
 
-@pytest.mark.parametrize("route", ["jvp", "forward_ad", "jacfwd"])
-def test_an_exercise_requiring_forward_mode_passes_forward_mode_solutions(grade_source, modes, route):
+@pytest.mark.parametrize("route, words", [("jvp", "torch.func.jvp"), ("forward_ad", "torch.autograd.forward_ad"),
+                                          ("jacfwd", "torch.func.jacfwd")])
+def test_an_exercise_requiring_forward_mode_passes_forward_mode_solutions(grade_source, modes, route, words):
     card = grade_source(SOLUTIONS[route], modes).scorecard
     assert card.score == card.max_score == 6, [(c.id, en(c.message)) for c in card.exercises[0].checks]
+    # One route, the one the student called: torch.func.jvp unpacks duals itself, which is not a run of its own.
+    forward = next(c for c in card.exercises[0].checks if c.id == "forward")
+    assert en(forward.message) == f"directional computed with autograd in every call, through {words} (forward mode)."
 
 
 @pytest.mark.parametrize("route, seen", [("grad", "torch.autograd.grad"), ("backward", "torch.autograd.backward"),

@@ -143,22 +143,31 @@ class _Engine:
         return getattr(self._engine, name)
 
 
+class _Outermost:
+    """Whether a forward-mode entry point is running: the ones it calls itself are not runs of their own.
+
+    `torch.func.jvp` unpacks its duals with `forward_ad.unpack_dual`, and `jacfwd` may too: one
+    jvp is one run, by the route the student called, not two by two routes.
+    """
+
+    def __init__(self) -> None:
+        self.busy = False
+
+
 def _forward_wrapper(original: Callable[..., Any], api: str, active: Callable[[], GradientLog | None],
-                     tangents: Callable[[Any], list[Any]]) -> Callable[..., Any]:
-    """A forward-mode entry point that counts its run and notes the tangents it returns."""
-    inside = False
+                     tangents: Callable[[Any], list[Any]], outermost: _Outermost) -> Callable[..., Any]:
+    """A forward-mode entry point that counts its run and notes the tangents it returns (when it is the outermost)."""
 
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nonlocal inside
         log = active()
-        if log is None or inside:
+        if log is None or outermost.busy:
             return original(*args, **kwargs)
-        inside = True
+        outermost.busy = True
         try:
             result = original(*args, **kwargs)
         finally:
-            inside = False
+            outermost.busy = False
         log.run(api, "forward")
         for tangent in tangents(result):
             log.note(tangent, "forward")
@@ -232,10 +241,12 @@ def install(active: Callable[[], GradientLog | None]) -> None:
         Variable._execution_engine = _Engine(Variable._execution_engine, active)
     for api in ("backward", "grad"):
         setattr(torch.autograd, api, _attempt_wrapper(getattr(torch.autograd, api), api, active))
+    outermost = _Outermost()
     forward_ad.unpack_dual = _forward_wrapper(forward_ad.unpack_dual, "unpack_dual", active,
-                                              lambda dual: [getattr(dual, "tangent", None)])
+                                              lambda dual: [getattr(dual, "tangent", None)], outermost)
     torch.func.jvp = _forward_wrapper(torch.func.jvp, "jvp", active,
-                                      lambda result: _tensors(result[1]) if isinstance(result, tuple) and len(result) > 1 else [])
+                                      lambda result: _tensors(result[1]) if isinstance(result, tuple) and len(result) > 1 else [],
+                                      outermost)
     for name in ("grad", "grad_and_value", "jacrev", "jacfwd", "hessian", "vmap"):
         original = getattr(torch.func, name, None)
         if original is not None:
@@ -251,11 +262,16 @@ def install(active: Callable[[], GradientLog | None]) -> None:
             @functools.wraps(transformed)
             def run(*inner: Any, **inner_kwargs: Any) -> Any:
                 log = active()
-                result = transformed(*inner, **inner_kwargs)
-                if log is not None:
-                    log.run("jacfwd", "forward")
-                    for item in _tensors(result):
-                        log.note(item, "forward")
+                if log is None or outermost.busy:
+                    return transformed(*inner, **inner_kwargs)
+                outermost.busy = True
+                try:
+                    result = transformed(*inner, **inner_kwargs)
+                finally:
+                    outermost.busy = False
+                log.run("jacfwd", "forward")
+                for item in _tensors(result):
+                    log.note(item, "forward")
                 return result
 
             return run
