@@ -357,3 +357,17 @@ def test_limits_are_said_with_the_value_found(tmp_path):
                      "inputs.x.std": "must be more than 0; found 0"}
     (issue,) = problems(write(tmp_path, BASE.replace("title: {en: Demo, zh: 演示}", "title: !!binary aGVsbG8=")))
     assert issue.path == "title" and "found a YAML bytes value" in issue.message
+
+
+def test_module_level_names_a_spec_reads_must_be_declared(tmp_path):
+    # Undeclared, a starter file never tells students the name, and a misspelt domain is silently ignored.
+    text = BASE.replace("x: {kind: tensor, shape: [3]}", "x: {kind: tensor, shape: [3], domain_from: X_DOMAN}").replace(
+        "functions:", "variables:\n  X_DOMAIN: {summary: the range of x, example: '(-1.0, 1.0)'}\nfunctions:") + \
+        "  - {id: why, kind: short_answer, variable: WHY}\n"
+    found = {i.path: i for i in problems(write(tmp_path, text))}
+    assert set(found) == {"inputs.x.domain_from", "checks[1].variable"}
+    assert "'X_DOMAN' is not declared under `variables` (did you mean 'X_DOMAIN'?)" in found["inputs.x.domain_from"].message
+    assert "'WHY' is not declared under `variables`" in found["checks[1].variable"].message
+    assert found["checks[1].variable"].line == line_of(write(tmp_path, text), "variable: WHY")
+    fixed = text.replace("X_DOMAN", "X_DOMAIN").replace("functions:", "  WHY: {summary: why it holds}\nfunctions:", 1)
+    assert load_exercise(write(tmp_path, fixed)).spec.checks[1].variable == "WHY"

@@ -84,6 +84,13 @@ PyExpr = Annotated[str, AfterValidator(_check_expression)]
 """A Python expression, checked for syntax and for names it cannot find when the spec loads."""
 
 
+def undeclared_variable(name: str, exercise: ExerciseBase) -> str:
+    """Why a module-level name the spec reads must be declared under `variables`, with the one probably meant."""
+    declared = ", ".join(sorted(exercise.variables)) or "none"
+    return (f"{name!r} is not declared under `variables`{did_you_mean(name, exercise.variables)} (declared: {declared}): "
+            "declare it with a summary, so that starter files show students its name")
+
+
 class TensorInput(SpecModel):
     """A floating tensor drawn afresh on every run from a seeded generator."""
 
@@ -322,6 +329,9 @@ class ExerciseBase(SpecModel):
             return f"{did_you_mean(name, names)} (declared: {', '.join(sorted(names)) or 'none'})"
 
         for name, spec in self.inputs.items():
+            if isinstance(spec, TensorInput) and spec.domain_from and spec.domain_from not in self.variables:
+                # A misspelt name would be read from no submission: the range silently stays low..high.
+                problems.append((("inputs", name, "domain_from"), undeclared_variable(spec.domain_from, self)))
             if isinstance(spec, GraphInput) and spec.leaf in self.inputs and self.inputs[spec.leaf] is None:
                 continue
             if isinstance(spec, GraphInput) and not isinstance(self.inputs.get(spec.leaf), TensorInput):
@@ -389,6 +399,7 @@ class ExerciseBase(SpecModel):
         return cls.model_construct(
             id=str(data.get("id", "")),  # draws of sample inputs are seeded by it
             functions=each("functions", TypeAdapter(FunctionSpec)),
+            variables=each("variables", TypeAdapter(VariableSpec)),
             inputs=each("inputs", TypeAdapter(InputSpec)),
             calls=each("calls", TypeAdapter(CallSet)),
             checks=[_valid_or_none(check_adapter, c) for c in raw_checks] if isinstance(raw_checks, list) else [],
