@@ -371,3 +371,15 @@ def test_module_level_names_a_spec_reads_must_be_declared(tmp_path):
     assert found["checks[1].variable"].line == line_of(write(tmp_path, text), "variable: WHY")
     fixed = text.replace("X_DOMAN", "X_DOMAIN").replace("functions:", "  WHY: {summary: why it holds}\nfunctions:", 1)
     assert load_exercise(write(tmp_path, fixed)).spec.checks[1].variable == "WHY"
+
+
+@pytest.mark.parametrize("name, ok", [("RunTimeError", False), ("TypError", False), ("RuntimeError", True),
+                                      ("OutOfMemoryError", True), ("LinAlgError", True), ("MyOwnError", True)])
+def test_a_misspelt_exception_class_is_an_error(tmp_path, name, ok):
+    # No call could raise RunTimeError: the check could never pass. A library's or the student's own class may.
+    text = BASE + f"  - {{id: raises, kind: raises, calls: twice, exception: {name}}}\n"
+    if ok:
+        assert load_exercise(write(tmp_path, text)).spec.checks[1].exception == name
+    else:
+        (issue,) = problems(write(tmp_path, text))
+        assert issue.path == "checks[1].exception" and "is not an exception class Python defines (did you mean" in issue.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import difflib
 import re
 from typing import ClassVar, Literal
 
@@ -11,6 +13,10 @@ from grader.checks.base import CheckContext, CheckKind, Verdict, call_problem
 from grader.hints import exception_hint
 from grader.i18n import msg
 from grader.spec.models import IDENT, CheckBase
+
+
+_BUILTIN_EXCEPTIONS = sorted(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
+"""Python's own exception classes (torch raises these: RuntimeError, ValueError, TypeError, ...)."""
 
 
 class RaisesCheck(CheckBase):
@@ -26,6 +32,16 @@ class RaisesCheck(CheckBase):
     """Regular expression searched for in the exception's message."""
     origin: Literal["any", "library"] = "any"
     """`library`: the exception must come from a library (torch), not from the student's own `raise`."""
+
+    @field_validator("exception")
+    @classmethod
+    def _not_a_misspelt_builtin(cls, value: str) -> str:
+        # A name close to a builtin exception but not one is a typo (RunTimeError): no call could
+        # ever raise it. Other names may be a library's or the student's own classes.
+        close = difflib.get_close_matches(value, _BUILTIN_EXCEPTIONS, n=1, cutoff=0.88)
+        if value not in _BUILTIN_EXCEPTIONS and close:
+            raise ValueError(f"{value!r} is not an exception class Python defines (did you mean {close[0]!r}?)")
+        return value
 
     @field_validator("match")
     @classmethod
