@@ -422,6 +422,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{functions} ran autograd in {mode} {where}, through {routes}; this exercise asks for it without {mode}.",
         "zh": "{functions} 以{mode}运行了自动微分 {where}，途径：{routes}；本题要求不使用{mode}。",
     },
+    "call_input_failed": {
+        "en": "{call} was not made: building its inputs from the exercise's spec raised {type}: {msg}. This is a mistake in the exercise, not in your code; please tell your instructor.",
+        "zh": "{call} 没有被调用：按题目规格构造它的输入时抛出了 {type}：{msg}。这是题目本身的错误，不是你的代码的问题；请告诉你的老师。",
+    },
     "autograd_forbidden_mode_ok": {
         "en": "{functions} did not run autograd in {mode}.",
         "zh": "{functions} 没有以{mode}运行自动微分。",

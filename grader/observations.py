@@ -149,7 +149,8 @@ class ExceptionReport(ObsModel):
     type: Text
     module: Text
     message: Text
-    origin: Literal["submission", "library"]
+    origin: Literal["submission", "library", "exercise"]
+    """`exercise`: raised while the child built the call's inputs from the spec, before the student's function ran."""
     frames: Annotated[list[StudentFrame], Field(max_length=20)]
 
     @property

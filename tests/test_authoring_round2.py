@@ -223,6 +223,40 @@ def test_torch_expressions_in_inputs_grade_on_both_sides(tmp_path, sandbox, grad
     assert card.score == 2, [(c.id, en(c.message)) for c in card.exercises[0].checks]
 
 
+RARE_FAILURE_YAML = """\
+id: rare
+title: {en: An input that fails on the student's range, zh: 在学生的区间上构造失败的输入}
+variables:
+  X_DOMAIN: {summary: the range of x, example: "(0.0, 1.0)"}
+functions:
+  value_of: {signature: (t), summary: returns t without its graph}
+inputs:
+  x: {kind: tensor, shape: [3], low: 0.0, high: 1.0, domain_from: X_DOMAIN}
+  root: {kind: graph, leaf: x, expr: "torch.sqrt(x) if bool((x >= 0).all()) else x @ torch.ones(7, dtype=x.dtype)"}
+calls:
+  values: {function: value_of, args: [root], samples: 2}
+checks:
+  - {id: values, kind: compare, calls: values, reference: value_of, points: 1}
+  - {id: raises, kind: raises, calls: values, exception: RuntimeError, points: 1}
+"""
+
+
+def test_an_input_that_fails_at_grade_time_is_the_exercises_mistake_not_the_students(tmp_path, sandbox, grade_source):
+    # validate tries its draws on low..high, where it builds; the student's own range makes it raise.
+    exercises = load_exercises(write_exercise(tmp_path, RARE_FAILURE_YAML, ENVIRONMENT_REFERENCE).parent,
+                               references=sandbox.references)
+    card = grade_source("X_DOMAIN = (-2.0, -1.0)\n\ndef value_of(t):\n    return t.detach()\n", exercises).scorecard
+    values, raises = card.exercises[0].checks
+    for check in (values, raises):  # the RuntimeError is the spec's: it answers no `raises` check either
+        assert check.status == "error" and check.score == 0 and check.hint is None and check.traceback == []
+        assert "building its inputs from the exercise's spec raised RuntimeError" in en(check.message)
+        assert "not in your code; please tell your instructor" in en(check.message) and "请告诉你的老师" in zh(check.message)
+    assert "exit status" not in en(values.message) and "sys.exit" not in en(values.message)  # the child went on
+    # With a range where it builds, the same exercise grades as usual.
+    fine = grade_source("X_DOMAIN = (0.0, 1.0)\n\ndef value_of(t):\n    return t.detach()\n", exercises).scorecard
+    assert fine.exercises[0].checks[0].status == "passed"
+
+
 # -- 4. special values: the child and the reference see the same ones ----------------------------
 
 SIGNS_YAML = """\

@@ -132,6 +132,16 @@ def test_an_expression_that_raises_on_sample_inputs_is_an_error_at_its_line(tmp_
     assert found["inputs.g.expr"].line == line_of(path, "x @ torch") and "RuntimeError" in found["inputs.g.expr"].message
 
 
+def test_an_expression_that_fails_on_some_draws_only_is_found_too(tmp_path, sandbox):
+    # Fine whenever x[0] > 0, about half the draws: one draw would let it through half the time.
+    path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", """\
+  x: {kind: tensor, shape: [3]}
+  g: {kind: graph, leaf: x, expr: "x if x[0] > 0 else x @ torch.ones(7, dtype=x.dtype)"}
+"""))
+    (issue,) = problems(path, sandbox.references)
+    assert issue.path == "inputs.g.expr" and "RuntimeError" in issue.message
+
+
 def test_a_function_input_is_tried_on_the_tensors_it_is_passed_with(tmp_path, sandbox):
     # Fine on a vector of 3, wrong on the [2, 2] matrix the calls pass beside it.
     text = BASE.replace("  x: {kind: tensor, shape: [3]}\n", """\

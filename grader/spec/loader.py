@@ -319,20 +319,24 @@ def _op_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dic
 
 
 SAMPLE_SEED = 0
-"""Seed of the sample inputs on which `validate` evaluates every input expression once."""
+"""Seed of the sample inputs on which `validate` evaluates every input expression."""
+SAMPLE_DRAWS = 8
+"""How many draws of sample inputs each expression is tried on."""
 
 
 def _input_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, references: ReferenceLoader) -> list[SpecIssue]:
-    """Every input expression evaluated once on sample inputs in the trusted worker: what raises is the spec's error.
+    """Every input expression evaluated on sample inputs in the trusted worker: what raises is the spec's error.
 
-    A graph input is built from a draw of its leaf; a function input is called on the tensor inputs
+    A graph input is built from draws of its leaf; a function input is called on the tensor inputs
     it is passed with (or, when none is, on a vector and a 0-d tensor), as the student will call it.
+    Each is tried on up to SAMPLE_DRAWS draws, so that an expression that fails only on some
+    inputs (a branch on the sign of x) is most likely found here rather than at grade time.
     """
     from grader.inputs import wire_argument
 
-    def wire(name: str) -> dict[str, Any]:
+    def wire(name: str, sample: int) -> dict[str, Any]:
         return wire_argument(spec.inputs[name], spec.inputs, seed=SAMPLE_SEED, exercise=spec.id, name=name,
-                             sample=0, samples=1, domains={})
+                             sample=sample, samples=SAMPLE_DRAWS, domains={})
 
     # A graph whose leaf is not a tensor input is reported as a dangling name already.
     names = [n for n, s in spec.inputs.items() if isinstance(s, FunctionInput)
@@ -340,27 +344,37 @@ def _input_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, refere
     if not names:
         return []
     fallback = [TensorInput(kind="tensor", shape=[5]), TensorInput(kind="tensor", shape=[])]
+    tried: list[str] = []  # the input each request is about, in order
+    args: list[dict[str, Any]] = []
     on: list[list[dict[str, Any]] | None] = []
     for name in names:
         if isinstance(spec.inputs[name], GraphInput):
-            on.append(None)
+            for sample in range(SAMPLE_DRAWS):
+                tried.append(name)
+                args.append(wire(name, sample))
+                on.append(None)
             continue
         beside = sorted({a for call in spec.calls.values() if call is not None for case in call.all_cases() if name in case
                          for a in case if isinstance(spec.inputs.get(a), TensorInput)})
-        samples = [wire(a) for a in beside] or [
+        samples = [wire(a, sample) for a in beside for sample in range(SAMPLE_DRAWS)] or [
             wire_argument(t, {}, seed=SAMPLE_SEED, exercise=spec.id, name=name, sample=0, samples=1, domains={})
             for t in fallback]
+        tried.append(name)
+        args.append(wire(name, 0))
         on.append(samples)
     try:
-        errors = references.inputs([wire(n) for n in names], on).get("errors") or []
+        errors = references.inputs(args, on).get("errors") or []
     except Exception as exc:  # noqa: BLE001 - the worker could not be reached: say so rather than pass unchecked
         return [SpecIssue(path, None, "", f"the input expressions could not be checked: {exc}")]
+    first: dict[str, dict[str, Any]] = {}
+    for name, error in zip(tried, errors):
+        if error and name not in first:
+            first[name] = error
     issues = []
-    for name, error in zip(names, errors):
-        if error:
-            loc = ("inputs", name, "expr")
-            issues.append(SpecIssue(path, _line(root, loc), format_path(loc),
-                                    f"evaluating it on sample inputs raised {error.get('type')}: {error.get('message')}"))
+    for name, error in first.items():
+        loc = ("inputs", name, "expr")
+        issues.append(SpecIssue(path, _line(root, loc), format_path(loc),
+                                f"evaluating it on sample inputs raised {error.get('type')}: {error.get('message')}"))
     return issues
 
 
