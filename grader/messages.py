@@ -401,6 +401,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "route_in_mode": {"en": "{route} ({mode})", "zh": "{route}（{mode}）"},
     "route_backward": {"en": "backward()", "zh": "backward()"},
     "route_grad": {"en": "torch.autograd.grad", "zh": "torch.autograd.grad"},
+    "route_func": {"en": "torch.func", "zh": "torch.func"},
+    "route_functional": {"en": "torch.autograd.functional", "zh": "torch.autograd.functional"},
     "route_jvp": {"en": "torch.func.jvp", "zh": "torch.func.jvp"},
     "route_unpack_dual": {"en": "torch.autograd.forward_ad", "zh": "torch.autograd.forward_ad"},
     "route_jacfwd": {"en": "torch.func.jacfwd", "zh": "torch.func.jacfwd"},

@@ -162,7 +162,8 @@ class ExceptionReport(ObsModel):
 class AutogradEvent(ObsModel):
     """One run of autograd: reverse mode at the engine (`grad`, `backward`), or forward mode (`jvp`, `unpack_dual`, `jacfwd`)."""
 
-    api: Literal["grad", "backward", "jvp", "unpack_dual", "jacfwd"]
+    api: Literal["grad", "backward", "func", "functional", "jvp", "unpack_dual", "jacfwd"]
+    """`func`, `functional`: reverse-mode runs started by torch.func or torch.autograd.functional (which call grad)."""
     mode: Literal["reverse", "forward"] = "reverse"
     create_graph: bool = False
     retain_graph: bool = False
