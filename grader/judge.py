@@ -13,9 +13,11 @@ Two rules hold for every kind, built-in or plugin, before its judge function is 
   returned something, a value other than None or a figure drawn. Not using cosine is worth
   nothing in a file that computes nothing.
 
-Hints: the instructor's `hint:` is the hint of its check whenever the check does not pass; the
-grader's own hint then follows as a tip, and `builtin_hints: false` (on the check, or on the
-exercise for all its checks) drops the grader's hints and tips from the check altogether.
+Hints: the instructor's `hint:` is the hint of its check whenever the check fails (a wrong
+answer); the grader's own hint then follows as a tip. When nothing was answered (`error`: a call
+raised, timed out or crashed) and the grader can say why (`backward()` twice frees the graph),
+that is the hint and the instructor's follows as a tip. `builtin_hints: false` (on the check, or
+on the exercise for all its checks) drops the grader's hints and tips from the check altogether.
 """
 
 from __future__ import annotations
@@ -126,9 +128,14 @@ def _hints(check: CheckBase, verdict: Verdict, ran: bool, builtin: bool = True) 
         hint, tips = None, []
     # The spec's hint is about the check's own mistake; it says nothing to a file that did not run.
     if check.hint is not None and verdict.status != "passed" and ran:
-        if hint is not None:
-            tips.insert(0, hint)  # what the grader recognised still helps, below the instructor's word
-        hint = check.hint
+        if verdict.status == "error" and hint is not None:
+            # Nothing was answered (a call raised, hung, crashed): the grader's explanation of why is
+            # about this very failure, which the instructor's hint, about a wrong answer, is not.
+            tips.insert(0, check.hint)
+        else:
+            if hint is not None:
+                tips.insert(0, hint)  # what the grader recognised still helps, below the instructor's word
+            hint = check.hint
     return hint, tips
 
 

@@ -172,6 +172,19 @@ def test_the_instructors_hint_wins_and_the_graders_follows_as_a_tip():
     assert whole["bare"].hint is None and whole["bare"].tips == [] and whole["bare"].status == "failed"
 
 
+def test_on_an_error_the_graders_explanation_is_the_hint_and_the_instructors_a_tip():
+    # backward() twice raised: the instructor's hint is about wrong values, the grader's about this error.
+    check = {"id": "v", "kind": "compare", "calls": "values", "reference": "f", "hint": "Gradients add up.", "points": 1}
+    twice = raised("RuntimeError")
+    twice["exception"]["message"] = "Trying to backward through the graph a second time"
+    found = judged([check], lambda c: twice)["v"]
+    assert found.status == "error" and found.hint.key == "backward_twice_hint"
+    assert [en(t) for t in found.tips] == ["Gradients add up."]
+    # With nothing the grader recognises, the instructor's hint is the hint.
+    plain = judged([check], lambda c: raised("ValueError"))["v"]
+    assert plain.status == "error" and en(plain.hint) == "Gradients add up." and plain.tips == []
+
+
 @pytest.mark.parametrize("runs, words", [
     ([run("backward", "reverse")] * 5, "y.sum().backward()"),
     ([run("grad", "reverse")] * 5, "grad_outputs=v"),
