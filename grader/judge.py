@@ -13,9 +13,11 @@ Two rules hold for every kind, built-in or plugin, before its judge function is 
   returned something, a value other than None or a figure drawn. Not using cosine is worth
   nothing in a file that computes nothing.
 
-Hints: the instructor's `hint:` is the hint of its check whenever the check does not pass; the
-grader's own hint then follows as a tip, and `builtin_hints: false` drops the grader's hints and
-tips from the check altogether.
+Hints: the instructor's `hint:` is the hint of its check whenever the check fails (a wrong
+answer); the grader's own hint then follows as a tip. When nothing was answered (`error`: a call
+raised, timed out or crashed) and the grader can say why (`backward()` twice frees the graph),
+that is the hint and the instructor's follows as a tip. `builtin_hints: false` (on the check, or
+on the exercise for all its checks) drops the grader's hints and tips from the check altogether.
 """
 
 from __future__ import annotations
@@ -119,21 +121,21 @@ def answer_problem(check: CheckBase, ctx: CheckContext) -> Verdict | None:
     return None
 
 
-def _is_stub_hint(hint: Text | None) -> bool:
-    return isinstance(hint, Msg) and hint.key == "stub_hint"
-
-
-def _hints(check: CheckBase, verdict: Verdict, ran: bool) -> tuple[Text | None, list[Text]]:
-    """The hint and tips a check shows: the instructor's hint first, the grader's own unless switched off."""
+def _hints(check: CheckBase, verdict: Verdict, ran: bool, builtin: bool = True) -> tuple[Text | None, list[Text]]:
+    """The hint and tips a check shows: the instructor's hint first, the grader's own unless switched off (`builtin`: the exercise's switch)."""
     hint, tips = verdict.hint, list(verdict.tips)
-    if not check.builtin_hints:
+    if not (check.builtin_hints and builtin):
         hint, tips = None, []
-    # The spec's hint is about the check's own mistake; it says nothing to a file that did not run,
-    # nor to a function that is still a stub (write it first, then the instructor's hint applies).
-    if check.hint is not None and verdict.status != "passed" and ran and not _is_stub_hint(verdict.hint):
-        if hint is not None:
-            tips.insert(0, hint)  # what the grader recognised still helps, below the instructor's word
-        hint = check.hint
+    # The spec's hint is about the check's own mistake; it says nothing to a file that did not run.
+    if check.hint is not None and verdict.status != "passed" and ran:
+        if verdict.status == "error" and hint is not None:
+            # Nothing was answered (a call raised, hung, crashed): the grader's explanation of why is
+            # about this very failure, which the instructor's hint, about a wrong answer, is not.
+            tips.insert(0, check.hint)
+        else:
+            if hint is not None:
+                tips.insert(0, hint)  # what the grader recognised still helps, below the instructor's word
+            hint = check.hint
     return hint, tips
 
 
@@ -158,7 +160,7 @@ def judge_exercise(
             unimplemented(context, check.call_names()) or answer_problem(check, context)
             or kinds[check.kind].judge(check, context))
         assert verdict is not None
-        hint, tips = _hints(check, verdict, context is not None)
+        hint, tips = _hints(check, verdict, context is not None, spec.builtin_hints)
         earned = verdict.fraction if verdict.fraction is not None else (1.0 if verdict.status == "passed" else 0.0)
         duration = sum(
             run.calls[c.index].wall_time

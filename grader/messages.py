@@ -410,6 +410,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "route_in_mode": {"en": "{route} ({mode})", "zh": "{route}（{mode}）"},
     "route_backward": {"en": "backward()", "zh": "backward()"},
     "route_grad": {"en": "torch.autograd.grad", "zh": "torch.autograd.grad"},
+    "route_func": {"en": "torch.func", "zh": "torch.func"},
+    "route_functional": {"en": "torch.autograd.functional", "zh": "torch.autograd.functional"},
     "route_jvp": {"en": "torch.func.jvp", "zh": "torch.func.jvp"},
     "route_unpack_dual": {"en": "torch.autograd.forward_ad", "zh": "torch.autograd.forward_ad"},
     "route_jacfwd": {"en": "torch.func.jacfwd", "zh": "torch.func.jacfwd"},
@@ -430,6 +432,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "autograd_forbidden_mode_used": {
         "en": "{functions} ran autograd in {mode} {where}, through {routes}; this exercise asks for it without {mode}.",
         "zh": "{functions} 以{mode}运行了自动微分 {where}，途径：{routes}；本题要求不使用{mode}。",
+    },
+    "call_input_failed": {
+        "en": "{call} was not made: building its inputs from the exercise's spec raised {type}: {msg}. This is a mistake in the exercise, not in your code; please tell your instructor.",
+        "zh": "{call} 没有被调用：按题目规格构造它的输入时抛出了 {type}：{msg}。这是题目本身的错误，不是你的代码的问题；请告诉你的老师。",
+    },
+    "autograd_forbidden_mode_ok": {
+        "en": "{functions} did not run autograd in {mode}.",
+        "zh": "{functions} 没有以{mode}运行自动微分。",
     },
     "autograd_wrong_mode": {
         "en": "{functions} did not run autograd in {mode} {where}: what ran was {routes}. This exercise asks for {mode}.",

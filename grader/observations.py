@@ -149,8 +149,9 @@ class ExceptionReport(ObsModel):
     type: Text
     module: Text
     message: Text
-    origin: Literal["submission", "library", "autograd"]
-    """Who raised it: the student's own `raise`, a library, or autograd during a backward/grad run (a library too)."""
+    origin: Literal["submission", "library", "autograd", "exercise"]
+    """Who raised it: the student's own `raise`, a library, autograd during a backward/grad run of the call
+    (a library too), or `exercise`: the child building the call's inputs from the spec, before the student's function ran."""
     frames: Annotated[list[StudentFrame], Field(max_length=20)]
 
     @property
@@ -162,7 +163,8 @@ class ExceptionReport(ObsModel):
 class AutogradEvent(ObsModel):
     """One run of autograd: reverse mode at the engine (`grad`, `backward`), or forward mode (`jvp`, `unpack_dual`, `jacfwd`)."""
 
-    api: Literal["grad", "backward", "jvp", "unpack_dual", "jacfwd"]
+    api: Literal["grad", "backward", "func", "functional", "jvp", "unpack_dual", "jacfwd"]
+    """`func`, `functional`: reverse-mode runs started by torch.func or torch.autograd.functional (which call grad)."""
     mode: Literal["reverse", "forward"] = "reverse"
     create_graph: bool = False
     retain_graph: bool = False

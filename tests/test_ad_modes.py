@@ -55,11 +55,12 @@ def raised(kind="ValueError"):
                                                 "message": "no", "frames": [{"line": 2, "function": "f", "text": ""}]}}
 
 
-def judged(checks, reports, source=SOURCE):
-    """Every check of a one-exercise spec judged by the judge itself; `reports(call)` gives each call's report."""
-    spec = exercise_model().model_validate({**SPEC, "checks": checks})
+def judged(checks, reports, source=SOURCE, **fields):
+    """Every check of a one-exercise spec (with `fields` at its top) judged by the judge itself; `reports(call)` gives each call's report."""
+    spec = exercise_model().model_validate({**SPEC, **fields, "checks": checks})
+    lines = {n: next((i for i, l in enumerate(source.splitlines(), 1) if l.startswith(f"def {n}(")), 1) for n in SPEC["functions"]}
     module = ModuleReport.model_validate({"type": "module", "ok": True, "functions": {
-        n: {"defined": True, "callable": True, "line": 1} for n in SPEC["functions"]}})
+        n: {"defined": True, "callable": True, "line": lines[n]} for n in SPEC["functions"]}})
     plan = build_plan([spec], module, seed=1)
     outcomes = {}
     for call in plan.calls:
@@ -102,6 +103,8 @@ def test_reverse_mode_can_be_required_and_a_mode_forbidden():
     fine = judged([no_reverse], lambda c: returned(events=events(autograd_count=1, autograd=[run("jvp", "forward")])))
     used = judged([no_reverse], lambda c: returned(events=events(autograd_count=1, autograd=[run("backward", "reverse")])))
     assert fine["nr"].status == "passed"
+    # Forward mode ran: the verdict says what did not run, never that autograd was not used at all.
+    assert en(fine["nr"].message) == "f did not run autograd in reverse mode."
     assert used["nr"].status == "failed" and "backward() (reverse mode)" in en(used["nr"].message)
 
 
@@ -143,6 +146,16 @@ def test_any_check_whose_every_call_raised_is_an_error_but_raises_passes():
     assert found["ad"].status == "error" and found["rs"].status == "passed"
 
 
+def test_forbid_ops_names_the_function_that_made_the_call():
+    check = {"id": "no-cos", "kind": "forbid_ops", "calls": ["values", "by_hand"], "ops": ["torch.cos"], "points": 1}
+    source = "def f(x):\n    return x\n\n\ndef f_grad(x):\n    return x\n"
+    found = judged([check], lambda c: returned(events=events(ops=["torch.cos"] if c.function == "f_grad" else [])), source)
+    assert found["no-cos"].status == "failed" and en(found["no-cos"].message) == "f_grad called torch.cos while running."
+    assert found["no-cos"].line == 5  # f_grad's line, not f's
+    counted = judged([check], lambda c: returned(events=events(watched={"torch.cos": 2} if c.function == "f" else {})), source)
+    assert en(counted["no-cos"].message) == "f called torch.cos while running." and counted["no-cos"].line == 1
+
+
 # -- 6. hints --------------------------------------------------------------------------------
 
 def test_the_instructors_hint_wins_and_the_graders_follows_as_a_tip():
@@ -153,6 +166,23 @@ def test_the_instructors_hint_wins_and_the_graders_follows_as_a_tip():
     assert en(quiet.hint) == "Use the chain rule." and quiet.tips == []
     bare = judged([{**check, "hint": None, "builtin_hints": False}], lambda c: returned())["ad"]
     assert bare.hint is None and bare.status == "failed"
+    # The exercise's switch turns them off for every check of it.
+    whole = judged([check, {**check, "id": "bare", "hint": None}], lambda c: returned(), builtin_hints=False)
+    assert en(whole["ad"].hint) == "Use the chain rule." and whole["ad"].tips == []
+    assert whole["bare"].hint is None and whole["bare"].tips == [] and whole["bare"].status == "failed"
+
+
+def test_on_an_error_the_graders_explanation_is_the_hint_and_the_instructors_a_tip():
+    # backward() twice raised: the instructor's hint is about wrong values, the grader's about this error.
+    check = {"id": "v", "kind": "compare", "calls": "values", "reference": "f", "hint": "Gradients add up.", "points": 1}
+    twice = raised("RuntimeError")
+    twice["exception"]["message"] = "Trying to backward through the graph a second time"
+    found = judged([check], lambda c: twice)["v"]
+    assert found.status == "error" and found.hint.key == "backward_twice_hint"
+    assert [en(t) for t in found.tips] == ["Gradients add up."]
+    # With nothing the grader recognises, the instructor's hint is the hint.
+    plain = judged([check], lambda c: raised("ValueError"))["v"]
+    assert plain.status == "error" and en(plain.hint) == "Gradients add up." and plain.tips == []
 
 
 @pytest.mark.parametrize("runs, words", [
@@ -227,7 +257,15 @@ SOLUTIONS = {
         def directional(x):
             return torch.autograd.functional.jacobian(torch.sin, x).sum(0)
         """),
+    "vjp": "import torch\n\ndef directional(x):\n    return torch.func.vjp(torch.sin, x)[1](torch.ones_like(x))[0]\n",
+    "func_grad": "import torch\n\ndef directional(x):\n    return torch.func.grad(lambda t: torch.sin(t).sum())(x)\n",
 }
+
+
+COLD = 30.0
+"""Call timeout for these gradings: a first child may start before the warm worker has warmed up, and
+torch.func's first transform, forward mode's first jvp and a first explicit gradient (sympy) then
+cost seconds, more under load; what is tested here is the verdict, not the speed."""
 
 
 @pytest.fixture(scope="module")
@@ -239,20 +277,30 @@ def modes(tmp_path_factory, sandbox):
     return load_exercises(folder.parent, references=sandbox.references)
 
 
-@pytest.mark.parametrize("route", ["jvp", "forward_ad", "jacfwd"])
-def test_an_exercise_requiring_forward_mode_passes_forward_mode_solutions(grade_source, modes, route):
-    card = grade_source(SOLUTIONS[route], modes).scorecard
+@pytest.mark.parametrize("route, words", [("jvp", "torch.func.jvp"), ("forward_ad", "torch.autograd.forward_ad"),
+                                          ("jacfwd", "torch.func.jacfwd")])
+def test_an_exercise_requiring_forward_mode_passes_forward_mode_solutions(grade_source, modes, route, words):
+    card = grade_source(SOLUTIONS[route], modes, timeout=COLD).scorecard
     assert card.score == card.max_score == 6, [(c.id, en(c.message)) for c in card.exercises[0].checks]
+    # One route, the one the student called: torch.func.jvp unpacks duals itself, which is not a run of its own.
+    forward = next(c for c in card.exercises[0].checks if c.id == "forward")
+    assert en(forward.message) == f"directional computed with autograd in every call, through {words} (forward mode)."
 
 
-@pytest.mark.parametrize("route, seen", [("grad", "torch.autograd.grad"), ("backward", "torch.autograd.backward"),
-                                         ("jacobian", "torch.autograd.functional.jacobian")])
-def test_an_exercise_requiring_forward_mode_fails_reverse_mode_ones(grade_source, modes, route, seen):
-    checks = {c.id: c for c in grade_source(SOLUTIONS[route], modes).scorecard.exercises[0].checks}
-    assert checks["values"].status == "passed"
-    assert checks["forward"].status == "failed" and "reverse mode" in en(checks["forward"].message)
-    # forbid_ops sees torch's plain-Python entry points, which torch's function mode does not report.
-    assert checks["no-reverse-entry-points"].status == "failed" and seen in en(checks["no-reverse-entry-points"].message)
+@pytest.mark.parametrize("route, seen, words", [
+    ("grad", "torch.autograd.grad", "torch.autograd.grad"), ("backward", "torch.autograd.backward", "backward()"),
+    ("jacobian", "torch.autograd.functional.jacobian", "torch.autograd.functional"),
+    ("vjp", "torch.autograd.grad", "torch.func"), ("func_grad", "torch.func.grad", "torch.func")])
+def test_an_exercise_requiring_forward_mode_fails_reverse_mode_ones(grade_source, modes, route, seen, words):
+    checks = {c.id: c for c in grade_source(SOLUTIONS[route], modes, timeout=COLD).scorecard.exercises[0].checks}
+    assert checks["values"].status == "passed", en(checks["values"].message)
+    # The message names the route the student called, not the torch.autograd.grad it calls inside.
+    assert checks["forward"].status == "failed"
+    assert f"what ran was {words} (reverse mode)." in en(checks["forward"].message), en(checks["forward"].message)
+    # forbid_ops sees torch's plain-Python entry points, which torch's function mode does not report,
+    # and those called for the student inside a library (torch.func.vjp calls torch.autograd.grad).
+    forbidden = checks["no-reverse-entry-points"]
+    assert forbidden.status == "failed" and seen in en(forbidden.message)
 
 
 def test_absence_checks_on_real_submissions(grade_source, only):
@@ -288,3 +336,37 @@ def test_absence_checks_on_real_submissions(grade_source, only):
         assert card.score == 0, [(c.id, c.status, c.score) for c in checks.values()]
         for name in ("derived-by-hand", "no-cosine-at-run-time", "no-cosine-in-source"):
             assert checks[name].status == status, (name, en(checks[name].message))
+
+
+FORBID_FORWARD_YAML = MODES_YAML.split("checks:\n", 1)[0] + """\
+checks:
+  - {id: values, kind: compare, calls: values, reference: directional, rtol: 1.0e-12, atol: 1.0e-14, points: 1}
+  - id: no-transforms
+    kind: forbid_ops
+    calls: [values]
+    ops: [torch.func.jvp, torch.func.jacfwd, torch.func.vjp, torch.autograd.forward_ad.make_dual]
+    points: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def forbid_forward(tmp_path_factory, sandbox):
+    folder = tmp_path_factory.mktemp("forbid-forward") / "modes"
+    folder.mkdir()
+    (folder / "exercise.yaml").write_text(FORBID_FORWARD_YAML, encoding="utf-8")
+    (folder / "reference.py").write_text(MODES_REFERENCE, encoding="utf-8")
+    return load_exercises(folder.parent, references=sandbox.references)
+
+
+@pytest.mark.parametrize("route, seen", [
+    ("jvp", "torch.func.jvp"), ("forward_ad", "torch.autograd.forward_ad.make_dual"), ("jacfwd", "torch.func.jacfwd"),
+    ("vjp", "torch.func.vjp"), ("grad", None)])
+def test_forbid_ops_sees_torch_func_and_forward_ad(grade_source, forbid_forward, route, seen):
+    source = SOLUTIONS.get(route) or ("import torch\n\ndef directional(x):\n"
+                                      "    return torch.func.vjp(torch.sin, x)[1](torch.ones_like(x))[0]\n")
+    checks = {c.id: c for c in grade_source(source, forbid_forward, timeout=COLD).scorecard.exercises[0].checks}
+    assert checks["values"].status == "passed", en(checks["values"].message)
+    if seen is None:  # torch.autograd.grad is none of them
+        assert checks["no-transforms"].status == "passed", en(checks["no-transforms"].message)
+    else:
+        assert checks["no-transforms"].status == "failed" and seen in en(checks["no-transforms"].message)

@@ -69,6 +69,32 @@ def test_the_relu_tutorial_passes_selftest_from_the_docs_own_snippets(tmp_path, 
     assert [l for l in shown.splitlines() if "✔" in l] == [l for l in printed.splitlines() if "✔" in l]
 
 
+def test_the_three_brief_exercises_pass_selftest_from_the_docs_own_snippets(tmp_path, sandbox):
+    directory = tmp_path / "my-exercises"
+    for prefix in ("chain-rule", "forward-reverse", "detach"):
+        write_doc_exercise(directory, prefix)
+    loaded = load_exercises(directory, references=sandbox.references)
+    assert [e.spec.id for e in loaded] == ["chain-rule", "detach", "forward-reverse"]
+    results = run_selftest(loaded, sandbox, SEED)
+    assert all(r.ok for r in results), render(results, SEED)
+    declared = {(r.exercise, f.path.name): f.declared for r in results for f in r.files}
+    assert declared[("forward-reverse", "jacobian_times_v.py")] == ("jvp-forward",)  # reverse mode, right values
+    assert declared[("chain-rule", "outer_only.py")] == ("derivative", "consistent")
+    assert declared[("detach", "no_detach.py")] == ("values",)
+
+
+def test_the_text_report_shows_check_titles_and_ids_where_there_are_none(tmp_path):
+    directory = write_doc_exercise(tmp_path / "my-exercises", "forward-reverse")
+    mutant = directory / "forward-reverse" / "mutants" / "jacobian_times_v.py"
+    shown = {lang: run_cli("--exercises", str(directory), str(mutant), "--lang", lang, "--seed", "3", "--timeout", "30")
+             for lang in ("en", "zh")}  # a fresh grader: its first child starts cold
+    assert all(done.returncode == 1 for done in shown.values()), shown["en"].stderr
+    lines = {lang: [line.strip() for line in done.stdout.splitlines()] for lang, done in shown.items()}
+    assert "✘ Jv in forward mode  0/2" in lines["en"] and "✔ uᵀJ in reverse mode  2/2" in lines["en"]
+    assert "✘ 用前向模式计算 Jv  0/2" in lines["zh"]
+    assert "✔ jvp-values  3/3" in lines["en"] and "✔ jvp-values  3/3" in lines["zh"]  # no title: the id
+
+
 def test_without_its_special_values_the_tutorial_cannot_tell_clamp_from_relu(tmp_path, sandbox):
     directory = write_doc_exercise(tmp_path / "my-exercises", "relu-at-zero")
     spec = directory / "relu-at-zero" / "exercise.yaml"
@@ -86,6 +112,34 @@ def test_the_clamp_students_report_is_the_one_shown(tmp_path, sandbox, grade_sou
     shown = next(body for info, body in doc_blocks() if info == "text" and "0/6" in body)
     assert values.status == "failed" and en(values.hint).startswith(shown.splitlines()[-1].split("hint: ")[1].rstrip(". "))
     assert "(got 1.0, expected 0.0; rtol 0, atol 0)" in en(values.message) and "(x=0)" in en(values.message)
+
+
+ACCUMULATES = """\
+import torch
+
+_leaves = {}
+
+
+def relu_grad(x):
+    # One leaf per input kept between calls: its .grad grows with every backward().
+    leaf = _leaves.setdefault(tuple(x.tolist()), x.detach().clone().requires_grad_(True))
+    torch.relu(leaf).sum().backward()
+    return leaf.grad.clone()
+"""
+
+
+def test_an_instructor_hint_is_kept_over_a_builtin_one(tmp_path, sandbox, grade_source):
+    # The grader recognises the mistake (gradients accumulating over `repeat: 2`) and has a hint of
+    # its own; the tutorial's check has the instructor's, which stays the hint, the grader's a tip.
+    directory = write_doc_exercise(tmp_path / "my-exercises", "relu-at-zero")
+    values = grade_source(ACCUMULATES, load_exercises(directory, references=sandbox.references)).scorecard.exercises[0].checks[0]
+    assert values.status == "failed"
+    assert en(values.hint).startswith("At exactly 0 the gradient is a convention") and zh(values.hint).startswith("恰好在 0 处")
+    assert len(values.tips) == 1 and "gradients accumulate in .grad" in en(values.tips[0])
+    spec = directory / "relu-at-zero" / "exercise.yaml"
+    spec.write_text(spec.read_text().replace("reference: reference.py\n", "reference: reference.py\nbuiltin_hints: false\n", 1))
+    quiet = grade_source(ACCUMULATES, load_exercises(directory, references=sandbox.references)).scorecard.exercises[0].checks[0]
+    assert quiet.status == "failed" and en(quiet.hint) == en(values.hint) and quiet.tips == []
 
 
 def test_the_docs_yaml_error_example_is_what_validate_says(tmp_path):
@@ -169,6 +223,40 @@ def test_torch_expressions_in_inputs_grade_on_both_sides(tmp_path, sandbox, grad
     assert card.score == 2, [(c.id, en(c.message)) for c in card.exercises[0].checks]
 
 
+RARE_FAILURE_YAML = """\
+id: rare
+title: {en: An input that fails on the student's range, zh: 在学生的区间上构造失败的输入}
+variables:
+  X_DOMAIN: {summary: the range of x, example: "(0.0, 1.0)"}
+functions:
+  value_of: {signature: (t), summary: returns t without its graph}
+inputs:
+  x: {kind: tensor, shape: [3], low: 0.0, high: 1.0, domain_from: X_DOMAIN}
+  root: {kind: graph, leaf: x, expr: "torch.sqrt(x) if bool((x >= 0).all()) else x @ torch.ones(7, dtype=x.dtype)"}
+calls:
+  values: {function: value_of, args: [root], samples: 2}
+checks:
+  - {id: values, kind: compare, calls: values, reference: value_of, points: 1}
+  - {id: raises, kind: raises, calls: values, exception: RuntimeError, points: 1}
+"""
+
+
+def test_an_input_that_fails_at_grade_time_is_the_exercises_mistake_not_the_students(tmp_path, sandbox, grade_source):
+    # validate tries its draws on low..high, where it builds; the student's own range makes it raise.
+    exercises = load_exercises(write_exercise(tmp_path, RARE_FAILURE_YAML, ENVIRONMENT_REFERENCE).parent,
+                               references=sandbox.references)
+    card = grade_source("X_DOMAIN = (-2.0, -1.0)\n\ndef value_of(t):\n    return t.detach()\n", exercises).scorecard
+    values, raises = card.exercises[0].checks
+    for check in (values, raises):  # the RuntimeError is the spec's: it answers no `raises` check either
+        assert check.status == "error" and check.score == 0 and check.hint is None and check.traceback == []
+        assert "building its inputs from the exercise's spec raised RuntimeError" in en(check.message)
+        assert "not in your code; please tell your instructor" in en(check.message) and "请告诉你的老师" in zh(check.message)
+    assert "exit status" not in en(values.message) and "sys.exit" not in en(values.message)  # the child went on
+    # With a range where it builds, the same exercise grades as usual.
+    fine = grade_source("X_DOMAIN = (0.0, 1.0)\n\ndef value_of(t):\n    return t.detach()\n", exercises).scorecard
+    assert fine.exercises[0].checks[0].status == "passed"
+
+
 # -- 4. special values: the child and the reference see the same ones ----------------------------
 
 SIGNS_YAML = """\
@@ -233,6 +321,38 @@ def test_gradient_consistency_of_any_shape(tmp_path, grade_source, case):
         assert check.details["finite_difference_skipped"] >= 1  # the draw with an exact 0 sits on the kink
     if case == "straight-through":
         assert "detach" in en(check.hint)
+
+
+STRAIGHT_THROUGH = """\
+import torch
+
+
+def g(x):
+    if x > 0:
+        y = torch.sin(x)
+    else:
+        y = x ** 3
+    {tail}
+
+
+def g_grad(x):
+    {grad}
+"""
+
+
+def test_a_detached_g_cannot_vouch_for_a_wrong_g_grad_in_the_builtin_exercise(grade_source, only):
+    # g returns sin or x**3, but its graph is that of 2x (a straight-through trick): autograd says 2,
+    # and a g_grad of 2 "agrees with autograd". g's own values say otherwise.
+    exercises = only("custom-control-flow")
+    tricked = grade_source(STRAIGHT_THROUGH.format(tail="return y.detach() + 2 * x - (2 * x).detach()",
+                                                   grad="return torch.tensor(2.0, dtype=x.dtype)"), exercises)
+    honest = grade_source(STRAIGHT_THROUGH.format(
+        tail="return y", grad="return torch.cos(x) if x > 0 else 3 * x ** 2"), exercises)
+    checks = {c.id: c for c in tricked.scorecard.exercises[0].checks}
+    assert checks["gradient-agrees"].status == "failed" and checks["gradient-agrees"].score == 0
+    assert "does not follow g's own values" in en(checks["gradient-agrees"].message), en(checks["gradient-agrees"].message)
+    assert honest.scorecard.score == honest.scorecard.max_score, [
+        (c.id, en(c.message)) for c in honest.scorecard.exercises[0].checks]
 
 
 def test_the_branch_hint_only_where_there_are_branches(tmp_path, grade_source):

@@ -313,7 +313,8 @@ calls:
   plot: {function: draw, args: [x]}
 checks:
   - {id: visible, kind: autograd, calls: [twice], expect: not_used, points: 1}
-  - {id: secret-values, kind: compare, calls: twice, reference: double, points: 2, visibility: hidden}
+  - {id: secret-values, kind: compare, calls: twice, reference: double, points: 2, visibility: hidden,
+     hint: {en: "The values hint."}}
   - {id: secret-raise, kind: raises, calls: fails, exception: RuntimeError, points: 1, visibility: hidden,
      hint: {en: "The secret hint."}}
   - {id: secret-plot, kind: plot, calls: plot, curves: [{name: 2x, reference: double}], points: 1, visibility: hidden}

@@ -113,7 +113,7 @@ def test_an_expression_with_an_undefined_name_is_an_error_at_its_line(tmp_path):
 """))
     (issue,) = problems(path)
     assert (issue.path, issue.line) == ("inputs.f.expr", line_of(path, "expr: torhc"))
-    assert "unknown names 'np', 'torhc'" in issue.message and "x, torch, math" in issue.message
+    assert "unknown names 'np', 'torhc' (did you mean 'torch'?)" in issue.message and "x, torch, math" in issue.message
     # Names an expression binds itself, and builtins, are known.
     assert unknown_names("sum(v * x for v in range(3)) + (lambda t: abs(t))(x)") == []
 
@@ -128,7 +128,18 @@ def test_an_expression_that_raises_on_sample_inputs_is_an_error_at_its_line(tmp_
     found = {i.path: i for i in problems(path, sandbox.references)}
     assert set(found) == {"inputs.f.expr", "inputs.g.expr"}
     assert found["inputs.f.expr"].line == line_of(path, "torch.sinn") and "AttributeError" in found["inputs.f.expr"].message
+    assert "(did you mean 'sin'?)" in found["inputs.f.expr"].message
     assert found["inputs.g.expr"].line == line_of(path, "x @ torch") and "RuntimeError" in found["inputs.g.expr"].message
+
+
+def test_an_expression_that_fails_on_some_draws_only_is_found_too(tmp_path, sandbox):
+    # Fine whenever x[0] > 0, about half the draws: one draw would let it through half the time.
+    path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", """\
+  x: {kind: tensor, shape: [3]}
+  g: {kind: graph, leaf: x, expr: "x if x[0] > 0 else x @ torch.ones(7, dtype=x.dtype)"}
+"""))
+    (issue,) = problems(path, sandbox.references)
+    assert issue.path == "inputs.g.expr" and "RuntimeError" in issue.message
 
 
 def test_a_function_input_is_tried_on_the_tensors_it_is_passed_with(tmp_path, sandbox):
@@ -216,7 +227,7 @@ def test_a_signature_cut_at_its_comma_says_to_quote_it(tmp_path):
     ("mode: forward, create_graph: true", "checks[1].create_graph", "reverse mode"),
     ("expect: not_used, min_runs: 2", "checks[1].min_runs", "only to `expect: used`"),
     ("min_runs: 3, loop_tip_above: 2", "checks[1].loop_tip_above", "at least min_runs"),
-    ("loop_tip_above: 1", "checks[1].loop_tip_above", "greater than or equal to 2"),
+    ("loop_tip_above: 1", "checks[1].loop_tip_above", "must be at least 2; found 1"),
     ("mode: sideways", "checks[1].mode", "'forward'"),
 ])
 def test_autograd_fields_that_cannot_hold_are_errors(tmp_path, fields, path, words):
@@ -260,8 +271,8 @@ def test_include_on_a_0d_input_is_a_share_of_the_samples():
 @pytest.mark.parametrize("fields, words", [
     ("include_share: 0.5", "give `include` too"),
     ("include: [0.0], dist: linspace", "linspace is not random"),
-    ("include: [0.0], include_share: 1.5", "less than or equal to 1"),
-    ("include: []", "at least 1 item"),
+    ("include: [0.0], include_share: 1.5", "must be at most 1; found 1.5"),
+    ("include: []", "must have at least 1 item; found 0"),
 ])
 def test_include_limits(tmp_path, fields, words):
     (issue,) = problems(write(tmp_path, BASE.replace("x: {kind: tensor, shape: [3]}", f"x: {{kind: tensor, shape: [3], {fields}}}")))
@@ -277,3 +288,108 @@ def test_probes_are_deterministic_and_close():
     assert np.allclose(up - x, x - down) and 0 < np.abs(up - x).max() < 1e-4
     half = {"kind": "tensor", "array": encode_array(np.array([0.5]), "float16"), "requires_grad": False}
     assert probe_arguments((half,), seed=5, exercise="e", call_set="c", case=0, sample=0) is None
+
+
+# -- every problem at once, in plain words ---------------------------------------------------
+
+def test_what_the_trusted_worker_finds_is_reported_beside_field_errors(tmp_path, sandbox):
+    # A field error elsewhere does not hide a dangling op, reference function or failing expression.
+    path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", """\
+  x: {kind: tensor, shape: [3]}
+  g: {kind: graph, leaf: x, expr: "x @ torch.ones(4)"}
+""").replace("    reference: double\n", "    reference: doubel\n").replace("args: [x]}", "args: [x], sampels: 2}") + """\
+  - {id: no-cos, kind: forbid_ops, calls: [twice], ops: [torch.sigmod]}
+""")
+    found = {i.path: i for i in problems(path, sandbox.references)}
+    assert set(found) == {"calls.twice.sampels", "checks[0].reference", "checks[1].ops[0]", "inputs.g.expr"}
+    assert "did you mean 'double'" in found["checks[0].reference"].message
+    assert "did you mean 'torch.sigmoid'" in found["checks[1].ops[0]"].message
+    assert found["inputs.g.expr"].line == line_of(path, "x @ torch") and "RuntimeError" in found["inputs.g.expr"].message
+
+
+@pytest.mark.parametrize("old, new, path, words", [
+    ("checks:\n  - id: values\n", "checks:\n  - values\n  - id: values\n", "checks[0]",
+     "must be a mapping of `key: value` fields (- id: ..., kind: ...); found the text 'values'"),
+    ("inputs:\n  x: {kind: tensor, shape: [3]}\n", "inputs: [x]\n", "inputs", "must be a mapping of `key: value` fields; found a list"),
+    ("title: {en: Demo, zh: 演示}", "title: [Demo]", "title", "must be a text, or a mapping {en: ..., zh: ...}"),
+    ("id: demo", "id: 5", "id", "must be a text; found the number 5"),
+    ("    points: 2\n", "    points: 2\n  - {id: ad, kind: autograd, calls: twice}\n", "checks[1].calls",
+     "must be a list, [a, b] or one `- ` item per line; found the text 'twice' (one item is written [twice])"),
+    ("    points: 2\n", "    points: 2\n  - {id: ad, kind: autograd, calls: [twice], mode: fwd}\n", "checks[1].mode",
+     "'fwd' is not one of 'any', 'reverse', 'forward' (did you mean 'forward'?)"),
+])
+def test_type_errors_are_said_in_yamls_words(tmp_path, old, new, path, words):
+    issues = problems(write(tmp_path, BASE.replace(old, new)))
+    assert path in {i.path for i in issues}, issues
+    message = next(i.message for i in issues if i.path == path)
+    assert words in message and "Input should" not in message
+
+
+def test_numpy_in_an_expression_says_to_use_torch(tmp_path):
+    (issue,) = problems(write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n",
+                                                     "  x: {kind: tensor, shape: [3]}\n  f: {kind: function, expr: np.sin(x)}\n")))
+    assert issue.path == "inputs.f.expr" and "numpy is not among them: torch has the same functions" in issue.message
+
+
+def test_inputs_too_large_to_send_are_spec_errors(tmp_path):
+    # Found when the spec loads, not blamed on the student as "interfered with the grader's channel".
+    (issue,) = problems(write(tmp_path, BASE.replace("shape: [3]}", "shape: [1001, 1000]}")))
+    assert issue.path == "inputs.x.shape" and "1,001,000 entries; an input has at most 1,000,000" in issue.message
+    text = BASE.replace("shape: [3]}", "shape: [1000, 800]}\n  g: {kind: graph, leaf: x, expr: 2 * x}").replace(
+        "  twice: {function: double, args: [x]}\n", "  twice: {function: double, cases: [[x], [x, g, x]]}\n")
+    (issue,) = problems(write(tmp_path, text))
+    assert issue.path == "calls.twice.cases[1]" and "2,400,000 entries together" in issue.message
+    load_exercise(write(tmp_path, text.replace("[x, g, x]", "[x, g]")))  # 1.6 million is fine
+
+
+@pytest.mark.parametrize("fields, field", [
+    ("low: 2.0\n    high: 1.0", "low"), ("include_share: 0.5", "include_share"), ("dist: linspace\n    include: [0.0]", "include")])
+def test_a_rule_across_fields_is_reported_at_the_field_at_fault(tmp_path, fields, field):
+    path = write(tmp_path, BASE.replace("  x: {kind: tensor, shape: [3]}\n", f"  x:\n    kind: tensor\n    shape: [3]\n    {fields}\n"))
+    (issue,) = problems(path)
+    assert (issue.path, issue.line) == (f"inputs.x.{field}", line_of(path, f"    {field}:"))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("!!python/object/apply:os.system ['echo hi']\n", "a YAML tag (a value that starts with `!`) that specs do not use"),
+    ("a: " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+])
+def test_yaml_a_spec_cannot_hold_is_explained(tmp_path, text, words):
+    (issue,) = problems(write(tmp_path, text))
+    assert issue.message.startswith("not valid YAML: ") and words in issue.message
+
+
+def test_limits_are_said_with_the_value_found(tmp_path):
+    text = BASE.replace("{function: double, args: [x]}", "{function: double, args: [x], samples: 0, repeat: 11}").replace(
+        "x: {kind: tensor, shape: [3]}", "x: {kind: tensor, shape: [3], dist: normal, std: 0}")
+    found = {i.path: i.message for i in problems(write(tmp_path, text))}
+    assert found == {"calls.twice.samples": "must be at least 1; found 0", "calls.twice.repeat": "must be at most 10; found 11",
+                     "inputs.x.std": "must be more than 0; found 0"}
+    (issue,) = problems(write(tmp_path, BASE.replace("title: {en: Demo, zh: 演示}", "title: !!binary aGVsbG8=")))
+    assert issue.path == "title" and "found a YAML bytes value" in issue.message
+
+
+def test_module_level_names_a_spec_reads_must_be_declared(tmp_path):
+    # Undeclared, a starter file never tells students the name, and a misspelt domain is silently ignored.
+    text = BASE.replace("x: {kind: tensor, shape: [3]}", "x: {kind: tensor, shape: [3], domain_from: X_DOMAN}").replace(
+        "functions:", "variables:\n  X_DOMAIN: {summary: the range of x, example: '(-1.0, 1.0)'}\nfunctions:") + \
+        "  - {id: why, kind: short_answer, variable: WHY}\n"
+    found = {i.path: i for i in problems(write(tmp_path, text))}
+    assert set(found) == {"inputs.x.domain_from", "checks[1].variable"}
+    assert "'X_DOMAN' is not declared under `variables` (did you mean 'X_DOMAIN'?)" in found["inputs.x.domain_from"].message
+    assert "'WHY' is not declared under `variables`" in found["checks[1].variable"].message
+    assert found["checks[1].variable"].line == line_of(write(tmp_path, text), "variable: WHY")
+    fixed = text.replace("X_DOMAN", "X_DOMAIN").replace("functions:", "  WHY: {summary: why it holds}\nfunctions:", 1)
+    assert load_exercise(write(tmp_path, fixed)).spec.checks[1].variable == "WHY"
+
+
+@pytest.mark.parametrize("name, ok", [("RunTimeError", False), ("TypError", False), ("RuntimeError", True),
+                                      ("OutOfMemoryError", True), ("LinAlgError", True), ("MyOwnError", True)])
+def test_a_misspelt_exception_class_is_an_error(tmp_path, name, ok):
+    # No call could raise RunTimeError: the check could never pass. A library's or the student's own class may.
+    text = BASE + f"  - {{id: raises, kind: raises, calls: twice, exception: {name}}}\n"
+    if ok:
+        assert load_exercise(write(tmp_path, text)).spec.checks[1].exception == name
+    else:
+        (issue,) = problems(write(tmp_path, text))
+        assert issue.path == "checks[1].exception" and "is not an exception class Python defines (did you mean" in issue.message

@@ -1,10 +1,11 @@
 """`autograd`: whether a student function differentiates with autograd (or, for hand derivations, must not).
 
 The child records every autograd run of a call with its route (`api`) and mode: reverse mode at
-the engine (`backward`: Tensor.backward and torch.autograd.backward; `grad`: torch.autograd.grad
-and what builds on it, torch.func.grad/vjp/jacrev and torch.autograd.functional), forward mode
-where its results come out (`jvp`: torch.func.jvp; `unpack_dual`: torch.autograd.forward_ad;
-`jacfwd`: torch.func.jacfwd). `mode` chooses which of those runs the check counts.
+the engine (`backward`: Tensor.backward and torch.autograd.backward; `grad`: torch.autograd.grad;
+`func` and `functional`: what builds on it, torch.func.grad/vjp/jacrev and
+torch.autograd.functional), forward mode where its results come out (`jvp`: torch.func.jvp;
+`unpack_dual`: torch.autograd.forward_ad; `jacfwd`: torch.func.jacfwd). `mode` chooses which of
+those runs the check counts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from grader.i18n import Msg, msg
 from grader.observations import CallEvents
 from grader.spec.models import IDENT, CheckBase, ExerciseBase
 
-ROUTE_ORDER = ("backward", "grad", "jvp", "unpack_dual", "jacfwd")
+ROUTE_ORDER = ("backward", "grad", "func", "functional", "jvp", "unpack_dual", "jacfwd")
 """The routes as messages list them."""
 
 
@@ -84,7 +85,7 @@ def _loop_tip(events: CallEvents, n: int) -> Msg:
     apis = [run.api for run in events.autograd]
     if apis and all(run.mode == "forward" for run in events.autograd):
         return msg("loop_tip_forward", n=n)
-    if apis and apis.count("grad") > apis.count("backward"):
+    if apis and sum(apis.count(api) for api in ("grad", "func", "functional")) > apis.count("backward"):
         return msg("loop_tip_grad", n=n)
     return msg("loop_tip", n=n)
 
@@ -115,6 +116,9 @@ def judge_autograd(check: AutogradCheck, ctx: CheckContext) -> Verdict:
                 said = msg("autograd_forbidden_mode_used", functions=functions, where=where, routes=routes(used),
                            mode=msg(f"mode_{mode}"))
             return Verdict("failed", said, line=line)
+        if mode != "any":
+            # The other mode may have run: "did not use autograd" would be untrue.
+            return Verdict("passed", msg("autograd_forbidden_mode_ok", functions=functions, mode=msg(f"mode_{mode}")))
         return Verdict("passed", msg("autograd_forbidden_ok", functions=functions))
     none = [e for e in counted if _runs(e, mode) == 0]
     if none:

@@ -202,6 +202,10 @@ def call_problem(ctx: CheckContext, view: CallView, allow_raise: bool = False) -
 
     outcome = view.outcome
     call = view.describe()
+    exc = outcome.report.exception if outcome.report else None
+    if outcome.status == "raised" and exc is not None and exc.origin == "exercise":
+        # The spec's input could not be built on this draw: nothing the student wrote ran, or is to blame.
+        return Verdict("error", msg("call_input_failed", call=call, type=exc.type, msg=exc.message))
     if outcome.status == "returned" or (allow_raise and outcome.status == "raised"):
         return None
     if outcome.status == "raised" and outcome.report and outcome.report.exception:

@@ -114,6 +114,7 @@ def judge_forbid_ops(check: ForbidOpsCheck, ctx: CheckContext) -> Verdict:
     functions = function_names(ctx, check.calls)
     forbidden = set(check.ops)
     seen: dict[str, int] = {}
+    callers: list[str] = []  # the functions whose calls made a forbidden call, in the order of the call sets
     observed = 0
     for call_set in check.calls:
         for view in ctx.calls(call_set):
@@ -121,16 +122,22 @@ def judge_forbid_ops(check: ForbidOpsCheck, ctx: CheckContext) -> Verdict:
             if events is None:
                 continue
             observed += 1
-            for name in forbidden.intersection(events.ops):
-                seen[name] = seen.get(name, 0) + max(1, events.watched.get(name, 0))
-            for name, count in events.watched.items():
-                if name in forbidden and name not in events.ops:
+            found = False
+            for name in forbidden:
+                # Seen by the dispatcher (`ops`) or counted where the child wraps it (`watched`).
+                count = events.watched.get(name, 0)
+                count = max(1, count) if name in events.ops else count
+                if count:
                     seen[name] = seen.get(name, 0) + count
+                    found = True
+            if found and ctx.function_of(call_set) not in callers:
+                callers.append(ctx.function_of(call_set))
     if observed == 0:
         return Verdict("error", msg("no_observation", functions=functions))
     if seen:
-        return Verdict("failed", msg("forbid_ops_found", functions=functions, found=sorted(seen)),
-                       line=ctx.function_line(ctx.function_of(check.calls[0])), details={"found": sorted(seen)})
+        # Name only the functions that made the forbidden calls, and point at the first of them.
+        return Verdict("failed", msg("forbid_ops_found", functions=callers, found=sorted(seen)),
+                       line=ctx.function_line(callers[0]), details={"found": sorted(seen)})
     return Verdict("passed", msg("forbid_ops_ok", functions=functions, names=list(check.ops)))
 
 

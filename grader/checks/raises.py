@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import difflib
 import re
 from typing import ClassVar, Literal
 
@@ -11,6 +13,10 @@ from grader.checks.base import CheckContext, CheckKind, Verdict, call_problem
 from grader.hints import exception_hint
 from grader.i18n import msg
 from grader.spec.models import IDENT, CheckBase
+
+
+_BUILTIN_EXCEPTIONS = sorted(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
+"""Python's own exception classes (torch raises these: RuntimeError, ValueError, TypeError, ...)."""
 
 
 class RaisesCheck(CheckBase):
@@ -27,6 +33,16 @@ class RaisesCheck(CheckBase):
     origin: Literal["any", "library", "autograd"] = "any"
     """`library`: the exception must come from a library (torch), not from the student's own `raise`;
     `autograd`: it must come out of an autograd run (`backward()`, `torch.autograd.grad`) of that call."""
+
+    @field_validator("exception")
+    @classmethod
+    def _not_a_misspelt_builtin(cls, value: str) -> str:
+        # A name close to a builtin exception but not one is a typo (RunTimeError): no call could
+        # ever raise it. Other names may be a library's or the student's own classes.
+        close = difflib.get_close_matches(value, _BUILTIN_EXCEPTIONS, n=1, cutoff=0.88)
+        if value not in _BUILTIN_EXCEPTIONS and close:
+            raise ValueError(f"{value!r} is not an exception class Python defines (did you mean {close[0]!r}?)")
+        return value
 
     @field_validator("match")
     @classmethod
@@ -63,11 +79,11 @@ def judge_raises(check: RaisesCheck, ctx: CheckContext) -> Verdict:
         if check.match and not re.search(check.match, exc.message):
             return Verdict("failed", msg("raises_wrong_message", call=call, type=exc.type, pattern=check.match,
                                          msg=exc.message), line=exc.line)
-        if check.origin == "library" and exc.origin == "submission":
+        if check.origin in ("library", "autograd") and exc.origin == "submission":
             return Verdict("failed", msg("raises_own_raise", call=call, type=exc.type,
                                          where=ctx.where(exc.line) if exc.line else "?"), line=exc.line,
                            traceback=tuple(exc.frames))
-        if check.origin == "autograd" and exc.origin == "library":
+        if check.origin == "autograd" and exc.origin != "autograd":
             return Verdict("failed", msg("raises_not_autograd", call=call, type=exc.type), line=exc.line,
                            hint=msg("raises_not_autograd_hint"), traceback=tuple(exc.frames))
         message = msg("raises_ok", call=call, type=exc.type, msg=exc.message.splitlines()[0] if exc.message else "")

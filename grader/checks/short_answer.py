@@ -11,7 +11,7 @@ from grader.checks.base import CheckContext, CheckKind, Verdict
 from grader.checks.values import type_name
 from grader.i18n import Localized, msg
 from grader.observations import StrValue
-from grader.spec.models import IDENT, CheckBase
+from grader.spec.models import IDENT, CheckBase, ExerciseBase, undeclared_variable
 
 
 class ShortAnswerCheck(CheckBase):
@@ -33,6 +33,12 @@ class ShortAnswerCheck(CheckBase):
     def attribute_names(self) -> list[str]:
         """The variable to read."""
         return [self.variable]
+
+    def problems_in(self, exercise: ExerciseBase) -> list[tuple[tuple[str | int, ...], str]]:
+        """The variable must be declared under `variables`: starter files tell students its name from there."""
+        if self.variable in exercise.variables:
+            return []
+        return [(("variable",), undeclared_variable(self.variable, exercise))]
 
 
 def judge_short_answer(check: ShortAnswerCheck, ctx: CheckContext) -> Verdict:

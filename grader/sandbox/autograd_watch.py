@@ -117,12 +117,34 @@ def _leaves(roots: Any) -> list[Any]:
     return leaves
 
 
+class _Route:
+    """The public entry point a reverse-mode run was started through, when it was not torch.autograd itself.
+
+    The engine sees `torch.func.vjp` and `torch.autograd.functional.jacobian` as runs of
+    torch.autograd.grad (which they call); a message should name what the student called.
+    """
+
+    def __init__(self) -> None:
+        self.label: str | None = None
+
+    def during(self, label: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call `function` with runs labelled `label` (the outermost label stays)."""
+        if self.label is not None:
+            return function(*args, **kwargs)
+        self.label = label
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self.label = None
+
+
 class _Engine:
     """Stands in for autograd's engine: every reverse-mode run passes here, whatever started it."""
 
-    def __init__(self, engine: Any, active: Callable[[], GradientLog | None]) -> None:
+    def __init__(self, engine: Any, active: Callable[[], GradientLog | None], route: _Route | None = None) -> None:
         self._engine = engine
         self._active = active
+        self._route = route
 
     def run_backward(self, tensors: Any, grad_tensors: Any, keep_graph: bool, create_graph: bool,
                      inputs: Any = (), allow_unreachable: bool = False, accumulate_grad: bool = True) -> Any:
@@ -131,7 +153,8 @@ class _Engine:
         if log is None:
             return self._engine.run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs,
                                              allow_unreachable, accumulate_grad)
-        log.run("backward" if accumulate_grad else "grad", "reverse", bool(create_graph), bool(keep_graph))
+        api = "backward" if accumulate_grad else ((self._route.label if self._route else None) or "grad")
+        log.run(api, "reverse", bool(create_graph), bool(keep_graph))
         leaves = _leaves(tensors) if accumulate_grad and not inputs else list(inputs or ())
         try:
             result = self._engine.run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs,
@@ -154,22 +177,31 @@ class _Engine:
         return getattr(self._engine, name)
 
 
+class _Outermost:
+    """Whether a forward-mode entry point is running: the ones it calls itself are not runs of their own.
+
+    `torch.func.jvp` unpacks its duals with `forward_ad.unpack_dual`, and `jacfwd` may too: one
+    jvp is one run, by the route the student called, not two by two routes.
+    """
+
+    def __init__(self) -> None:
+        self.busy = False
+
+
 def _forward_wrapper(original: Callable[..., Any], api: str, active: Callable[[], GradientLog | None],
-                     tangents: Callable[[Any], list[Any]]) -> Callable[..., Any]:
-    """A forward-mode entry point that counts its run and notes the tangents it returns."""
-    inside = False
+                     tangents: Callable[[Any], list[Any]], outermost: _Outermost) -> Callable[..., Any]:
+    """A forward-mode entry point that counts its run and notes the tangents it returns (when it is the outermost)."""
 
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nonlocal inside
         log = active()
-        if log is None or inside:
+        if log is None or outermost.busy:
             return original(*args, **kwargs)
-        inside = True
+        outermost.busy = True
         try:
             result = original(*args, **kwargs)
         finally:
-            inside = False
+            outermost.busy = False
         log.run(api, "forward")
         for tangent in tangents(result):
             log.note(tangent, "forward")
@@ -178,8 +210,9 @@ def _forward_wrapper(original: Callable[..., Any], api: str, active: Callable[[]
     return wrapper
 
 
-def _transform_wrapper(original: Callable[..., Any], name: str, active: Callable[[], GradientLog | None]) -> Callable[..., Any]:
-    """A torch.func transform whose transformed function's results are noted as autograd's, when autograd ran."""
+def _transform_wrapper(original: Callable[..., Any], name: str, active: Callable[[], GradientLog | None],
+                       route: _Route) -> Callable[..., Any]:
+    """A torch.func transform whose transformed function's results are noted as autograd's, when autograd ran (runs labelled `func`)."""
 
     @functools.wraps(original)
     def transform(*args: Any, **kwargs: Any) -> Any:
@@ -191,7 +224,7 @@ def _transform_wrapper(original: Callable[..., Any], name: str, active: Callable
         def run(*inner: Any, **inner_kwargs: Any) -> Any:
             log = active()
             before = log.count if log is not None else 0
-            result = transformed(*inner, **inner_kwargs)
+            result = route.during("func", transformed, *inner, **inner_kwargs)
             if log is not None and log.count > before:
                 for item in _tensors(result):
                     log.note(item, f"func.{name}")
@@ -200,6 +233,35 @@ def _transform_wrapper(original: Callable[..., Any], name: str, active: Callable
         return run
 
     return transform
+
+
+def _labelled(original: Callable[..., Any], label: str, route: _Route) -> Callable[..., Any]:
+    """An entry point whose reverse-mode runs are labelled (`functional`: torch.autograd.functional.jacobian...)."""
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return route.during(label, original, *args, **kwargs)
+
+    return wrapper
+
+
+def _vjp_wrapper(original: Callable[..., Any], route: _Route) -> Callable[..., Any]:
+    """`torch.func.vjp`: the engine runs when the returned vjp_fn is called, so that is what is labelled."""
+
+    @functools.wraps(original)
+    def vjp(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        if isinstance(result, tuple) and len(result) >= 2 and callable(result[1]):
+            vjp_fn = result[1]
+
+            @functools.wraps(vjp_fn)
+            def labelled(*inner: Any, **inner_kwargs: Any) -> Any:
+                return route.during("func", vjp_fn, *inner, **inner_kwargs)
+
+            return (result[0], labelled, *result[2:])
+        return result
+
+    return vjp
 
 
 def _attempt_wrapper(original: Callable[..., Any], api: str, active: Callable[[], GradientLog | None]) -> Callable[..., Any]:
@@ -241,18 +303,27 @@ def install(active: Callable[[], GradientLog | None]) -> None:
     import torch.func
     from torch.autograd.variable import Variable
 
+    route = _Route()
     if not isinstance(Variable._execution_engine, _Engine):
-        Variable._execution_engine = _Engine(Variable._execution_engine, active)
+        Variable._execution_engine = _Engine(Variable._execution_engine, active, route)
     for api in ("backward", "grad"):
         setattr(torch.autograd, api, _attempt_wrapper(getattr(torch.autograd, api), api, active))
+    outermost = _Outermost()
     forward_ad.unpack_dual = _forward_wrapper(forward_ad.unpack_dual, "unpack_dual", active,
-                                              lambda dual: [getattr(dual, "tangent", None)])
+                                              lambda dual: [getattr(dual, "tangent", None)], outermost)
     torch.func.jvp = _forward_wrapper(torch.func.jvp, "jvp", active,
-                                      lambda result: _tensors(result[1]) if isinstance(result, tuple) and len(result) > 1 else [])
+                                      lambda result: _tensors(result[1]) if isinstance(result, tuple) and len(result) > 1 else [],
+                                      outermost)
     for name in ("grad", "grad_and_value", "jacrev", "jacfwd", "hessian", "vmap"):
         original = getattr(torch.func, name, None)
         if original is not None:
-            setattr(torch.func, name, _transform_wrapper(original, name, active))
+            setattr(torch.func, name, _transform_wrapper(original, name, active, route))
+    torch.func.vjp = _vjp_wrapper(torch.func.vjp, route)
+    import torch.autograd.functional as functional
+
+    for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
+        if callable(getattr(functional, name, None)):
+            setattr(functional, name, _labelled(getattr(functional, name), "functional", route))
     torch.vmap = torch.func.vmap
     if getattr(torch.func, "jacfwd", None) is not None:
         jacfwd = torch.func.jacfwd
@@ -264,11 +335,16 @@ def install(active: Callable[[], GradientLog | None]) -> None:
             @functools.wraps(transformed)
             def run(*inner: Any, **inner_kwargs: Any) -> Any:
                 log = active()
-                result = transformed(*inner, **inner_kwargs)
-                if log is not None:
-                    log.run("jacfwd", "forward")
-                    for item in _tensors(result):
-                        log.note(item, "forward")
+                if log is None or outermost.busy:
+                    return transformed(*inner, **inner_kwargs)
+                outermost.busy = True
+                try:
+                    result = transformed(*inner, **inner_kwargs)
+                finally:
+                    outermost.busy = False
+                log.run("jacfwd", "forward")
+                for item in _tensors(result):
+                    log.note(item, "forward")
                 return result
 
             return run

@@ -103,7 +103,9 @@ class ReferenceServer:
                     built(build_argument(sample))
                 errors.append(None)
             except BaseException as exc:  # noqa: BLE001 - an instructor's expression may raise anything
-                errors.append(_error(exc))
+                error = _error(exc)
+                error["message"] += _attribute_suggestion(exc)
+                errors.append(error)
         return {"errors": errors}
 
     def resolve(self, names: list[str]) -> dict[str, Any]:
@@ -122,6 +124,17 @@ class ReferenceServer:
         if op == "resolve":
             return self.resolve(list(request.get("names") or []))
         return {"error": {"type": "ProtocolError", "message": f"unknown request {op!r}", "line": None}}
+
+
+def _attribute_suggestion(exc: BaseException) -> str:
+    """` (did you mean 'sin'?)` for an AttributeError whose object has a close name (`torch.sinn`), else ""."""
+    if not isinstance(exc, AttributeError) or exc.obj is None or not exc.name:
+        return ""
+    try:
+        close = _close(exc.name, dir(exc.obj), "")
+    except Exception:  # noqa: BLE001 - an object whose dir() fails has nothing to suggest
+        return ""
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _close(name: str, choices: list[str], prefix: str) -> list[str]:

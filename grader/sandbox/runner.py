@@ -202,7 +202,12 @@ class Runner:
         if call.get("reuse_args") and self.last_args is not None:
             args = list(self.last_args)
         else:
-            args = [build_argument(arg) for arg in call["args"]]
+            try:
+                args = [build_argument(arg) for arg in call["args"]]
+            except BaseException as exc:  # noqa: BLE001 - an instructor's input expression may raise on some draws
+                # The exercise's mistake, not the student's: said so, and the conversation goes on.
+                info = {**exception_info(exc, self.path), "origin": "exercise", "frames": []}
+                return {**report, "outcome": "raised", "exception": info}
         leaf = None
         if call.get("grad"):
             position = next((i for i, a in enumerate(call["args"]) if a["kind"] == "tensor"), None)

@@ -52,7 +52,10 @@ def preload() -> None:
 def _warm_up() -> None:
     """Run once what every child would otherwise initialise on first use, at a cost per child.
 
-    torch.func's first transform sets itself up for about a second; autograd, function modes and
+    torch.func's first transform sets itself up for about a second, and so does forward mode's
+    first jvp; the first differentiation with an explicit gradient (`y.backward(v)`,
+    `grad_outputs=v`) imports torch's symbolic shapes and sympy, one to two seconds, which under
+    load was enough for a correct answer to overrun its call timeout. Autograd, function modes and
     matplotlib's first drawing (fonts) add tens of milliseconds each. All of it runs single-threaded
     (set above), so no thread pool exists to be broken by the forks that follow.
     """
@@ -67,8 +70,9 @@ def _warm_up() -> None:
     x = torch.linspace(-1.0, 1.0, 8, dtype=torch.float64, requires_grad=True)
     with PassThrough():
         (first,) = torch.autograd.grad((torch.sin(x) * x).sum(), x, create_graph=True)
-    first.sum().backward()
+    first.backward(torch.ones_like(first))
     torch.func.vmap(torch.func.grad(torch.func.grad(torch.sin)))(x.detach())
+    torch.func.jvp(torch.sin, (x.detach(),), (torch.ones_like(x),))
     figure = matplotlib.figure.Figure(figsize=(2, 2))
     axes = figure.subplots()
     axes.plot([0.0, 1.0], [0.0, 1.0], label="warm-up")

@@ -3,7 +3,8 @@
 Every problem in a spec is reported at once, each with its file, YAML line and field path
 (`checks[2].rtol`: the line of the field at fault, not of the list item holding it), the valid
 choices where there are some, and the name probably meant for every name that points nowhere.
-YAML's own parser errors are put in plain words, with the line where the fix goes.
+YAML's own parser errors and pydantic's are put in plain words (`grader/spec/wording.py`), with
+the line where the fix goes.
 
 With a trusted reference worker (`references`, which has torch), loading also checks what only
 running can tell: every reference function a check names exists in reference.py, every op of
@@ -12,7 +13,7 @@ running can tell: every reference function a check names exists in reference.py,
 
 from __future__ import annotations
 
-import difflib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 from grader.checks import available_kinds
 from grader.checks.base import CheckKind
 from grader.spec.models import ExerciseBase, FunctionInput, GraphInput, TensorInput, did_you_mean
+from grader.spec.wording import describe_error, value_at, yaml_problem
 
 SPEC_FILE = "exercise.yaml"
 
@@ -99,46 +101,6 @@ def _exercise_model(kinds: tuple[tuple[str, CheckKind], ...]) -> type[ExerciseBa
     )
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
-    """YAML's parser error as (line, plain words): where the fix goes, and what the mistake probably is."""
-    line, words = _yaml_words(exc)
-    return line, f"not valid YAML: {words}"
-
-
-def _yaml_words(exc: yaml.YAMLError) -> tuple[int | None, str]:
-    problem = str(getattr(exc, "problem", "") or exc)
-    context = str(getattr(exc, "context", "") or "")
-    mark, opened = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    since = opened.line + 1 if opened is not None else None
-    if problem.startswith("expected <block end>"):
-        what = "list" if "collection" in context or "'-'" in problem else "mapping"
-        return line, (f"this line is indented differently from the {what} it seems to belong to (which starts at line "
-                      f"{since}): a key must line up exactly with the other keys of its mapping, and in a list item "
-                      "with the first key after its `- `")
-    if problem.startswith("mapping values are not allowed"):
-        return line, ("a `key: value` where YAML expects none: either this line is indented deeper than the key above "
-                      "it, which already has a value, or a value holds `: ` and must be quoted ('a: b')")
-    if "'\\t'" in problem:  # YAML quotes the character it cannot read
-        return line, "a tab character: YAML indents with spaces only"
-    if "flow mapping" in context or "flow sequence" in context:
-        bracket = "{" if "mapping" in context else "["
-        return since or line, (f"the `{bracket}` opened on this line is not closed where YAML expects, or a value inside "
-                               "it holds a `,` or `: ` and must be quoted (\"(f, x)\")")
-    if "quoted scalar" in context:
-        return since or line, "a quoted text begins on this line and is never closed"
-    if problem.startswith("could not find expected ':'"):
-        return since or line, ("this line is neither `key: value` nor a list item `- ...`: a `:` is missing, or the line "
-                               "continues the value above at the wrong indentation")
-    if problem.startswith("sequence entries are not allowed"):
-        return line, ("a list item (`- `) where a value belongs on the same line: put the items on the next lines, "
-                      "indented, or write the list as [a, b]")
-    if problem.startswith("found undefined alias"):
-        return line, (f"{problem.removeprefix('found ')}: a value that starts with `*` refers to an anchor `&name`; "
-                      "quote it if it is plain text")
-    return line, problem + (f" ({context})" if context else "")
-
-
 def _duplicate_keys(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], int, str]]:
     """(path, line, key) of every key written twice in one mapping: YAML keeps the last silently."""
     found: list[tuple[tuple[Any, ...], int, str]] = []
@@ -201,47 +163,6 @@ def format_path(path: tuple[Any, ...]) -> str:
     return text
 
 
-def _describe(error: dict[str, Any], data: Any, path: tuple[Any, ...], kinds: dict[str, CheckKind]) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        parent = data
-        for part in path[:-1]:
-            parent = parent.get(part) if isinstance(parent, dict) else (parent[part] if isinstance(parent, list) else None)
-        valid = sorted(_fields_for(parent, path, kinds))
-        close = difflib.get_close_matches(str(path[-1]), valid, n=1)
-        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown field {path[-1]!r}{suggestion}; valid fields: {', '.join(valid)}" if valid else f"unknown field {path[-1]!r}"
-    if kind == "string_pattern_mismatch" and path and path[-1] == "signature":
-        value = _value_at(data, path)
-        if isinstance(value, str) and value.startswith("(") and not value.endswith(")"):
-            return (f"{value!r} is a signature cut at its comma: inside {{...}}, a comma ends a value, so quote it "
-                    f"(signature: \"(f, x)\")")
-        return "must be the parameters in parentheses, as Python writes them: (x) or \"(f, x)\""
-    if kind == "union_tag_invalid":
-        tag = error.get("ctx", {}).get("tag")
-        expected = error.get("ctx", {}).get("expected_tags", "")
-        options = [t.strip(" '") for t in expected.split(",")]
-        close = difflib.get_close_matches(str(tag), options, n=1)
-        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown kind {tag!r}{suggestion}; valid kinds: {', '.join(options)}"
-    if kind == "union_tag_not_found":
-        return f"missing `kind`; valid kinds: {error.get('ctx', {}).get('discriminator', '')}".replace("'kind'", ", ".join(sorted(kinds)) if path and path[0] == "checks" else "tensor, function, graph, value")
-    if kind == "missing":
-        return "required field is missing"
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _value_at(data: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
-
-
 def _path_of(data: Any, value: str, keys: tuple[str, ...]) -> tuple[Any, ...] | None:
     """Where in a check's raw data `value` is held by one of `keys` (`reference`, `curves[1].reference`, `ops[2]`)."""
     if isinstance(data, dict):
@@ -261,26 +182,6 @@ def _path_of(data: Any, value: str, keys: tuple[str, ...]) -> tuple[Any, ...] | 
     return None
 
 
-def _fields_for(parent: Any, path: tuple[Any, ...], kinds: dict[str, CheckKind]) -> set[str]:
-    from grader.spec import models
-
-    if not isinstance(parent, dict):
-        return set()
-    if len(path) >= 3 and path[0] == "checks" and parent.get("kind") in kinds:
-        return set(kinds[parent["kind"]].model.model_fields)
-    if len(path) >= 3 and path[0] == "inputs":
-        by_kind = {"tensor": models.TensorInput, "function": models.FunctionInput, "graph": models.GraphInput, "value": models.ValueInput}
-        model = by_kind.get(parent.get("kind"))
-        return set(model.model_fields) if model else set()
-    if len(path) >= 3 and path[0] == "calls":
-        return set(models.CallSet.model_fields)
-    if len(path) >= 3 and path[0] == "functions":
-        return set(models.FunctionSpec.model_fields)
-    if len(path) == 1:
-        return set(ExerciseBase.model_fields)
-    return set()
-
-
 def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
                   references: ReferenceLoader | None = None) -> LoadedExercise:
     """Load and validate one exercise YAML file; with `references`, also import its reference code there and check it.
@@ -297,8 +198,11 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
         root = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        line, words = _yaml_problem(exc)
+        line, words = yaml_problem(exc)
         raise SpecError([SpecIssue(path, line, "", words)]) from None
+    except RecursionError:  # YAML's parser recurses once per level of brackets or indentation
+        raise SpecError([SpecIssue(path, None, "", "not valid YAML: nested too deeply (lists or mappings "
+                                                   "inside each other hundreds of levels deep)")]) from None
     if not isinstance(data, dict):
         raise SpecError([SpecIssue(path, 1, "", "an exercise spec must be a YAML mapping (id:, title:, checks: ...)")])
     duplicates = [SpecIssue(path, line, format_path(loc), f"{key!r} is written twice in this mapping; YAML keeps only the last")
@@ -311,18 +215,41 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
             loc = _clean_path(tuple(error["loc"]), data)
             if error["type"] == "union_tag_invalid":
                 loc = (*loc, "kind")  # the field at fault is the kind, not the whole item
-            issues.append(SpecIssue(path, _line(root, loc), format_path(loc), _describe(error, data, loc, kinds)))
-        # Names that point nowhere are errors too: report them now, not after the fields are fixed.
+            message = describe_error(error, data, loc, kinds)
+            # A rule across fields names the one at fault first, in backquotes: point at its line when it is written.
+            named = re.match(r"`(\w+)`", message) if error["type"] == "value_error" else None
+            held = value_at(data, loc)
+            if named and isinstance(held, dict) and named[1] in held:
+                loc = (*loc, named[1])
+            issues.append(SpecIssue(path, _line(root, loc), format_path(loc), message))
+        # Names that point nowhere are errors too, and so is what only the trusted worker can tell
+        # (reference functions, ops, expressions) in the parts that are valid: report them now, not
+        # after the fields are fixed.
         reported = {issue.path for issue in issues}
         check = TypeAdapter(exercise_model(kinds).model_fields["checks"].annotation.__args__[0])
-        for loc, message in ExerciseBase.partial(data, check).dangling_references():
-            if format_path(loc) not in reported:
-                issues.append(SpecIssue(path, _line(root, loc), format_path(loc), message))
+        partial = ExerciseBase.partial(data, check)
+        found, _ = _name_issues(partial, path, root, data, references)
+        issues.extend(issue for issue in found if issue.path not in reported)
         raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path))) from None
-    issues = duplicates + [SpecIssue(path, _line(root, loc), format_path(loc), message)
-                           for loc, message in spec.dangling_references()]
+    found, reference_path = _name_issues(spec, path, root, data, references)
+    issues = duplicates + found
+    if issues:
+        raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
+    return LoadedExercise(spec, path, reference_path)
+
+
+def _name_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dict[str, Any],
+                 references: ReferenceLoader | None) -> tuple[list[SpecIssue], Path | None]:
+    """Every name of a (possibly partial) spec that points nowhere (and every call too large to make), and its reference.py.
+
+    Entries of a partial spec that failed validation are None and are skipped: their own errors
+    are reported already.
+    """
+    issues = [SpecIssue(path, _line(root, loc), format_path(loc), message)
+              for loc, message in spec.dangling_references() + spec.oversized_cases()]
     reference_path = None
-    if spec.reference is not None and any(c.reference_names() for c in spec.checks):
+    checks = [c for c in spec.checks if c is not None]
+    if isinstance(spec.reference, str) and any(c.reference_names() for c in checks):
         reference_path = (path.parent / spec.reference).resolve()
         if not reference_path.is_file():
             nearby = [p.name for p in path.parent.glob("*.py")]
@@ -333,9 +260,7 @@ def load_exercise(path: Path, kinds: dict[str, CheckKind] | None = None,
     if references is not None:
         issues.extend(_op_issues(spec, path, root, data, references))
         issues.extend(_input_issues(spec, path, root, references))
-    if issues:
-        raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
-    return LoadedExercise(spec, path, reference_path)
+    return issues, reference_path
 
 
 def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dict[str, Any],
@@ -345,7 +270,10 @@ def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, da
     try:
         reply = references.load({key: reference_path})
     except Exception as exc:  # noqa: BLE001 - the worker could not be reached: say so as the spec's problem
-        return [SpecIssue(reference_path, None, "", f"could not be imported: {exc}")]
+        # The worker is started afresh for the next request; what stopped it was most likely this file.
+        return [SpecIssue(reference_path, None, "", f"could not be imported: {exc}; a reference that exits "
+                                                    "(os._exit, a crash) or runs for ever at import stops the process "
+                                                    "that runs reference code")]
     error = (reply.get("errors") or {}).get(key)
     if error:
         return [SpecIssue(reference_path, error.get("line"), "", f"importing it raised {error.get('type')}: {error.get('message')}")]
@@ -353,7 +281,7 @@ def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, da
     issues = []
     raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
     for i, check in enumerate(spec.checks):
-        for name in check.reference_names():
+        for name in check.reference_names() if check is not None else []:
             if name in defined:
                 continue
             # The field that names it (`reference`, or a plot curve's `reference`), for its line.
@@ -368,7 +296,7 @@ def _reference_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, da
 def _op_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dict[str, Any],
                references: ReferenceLoader) -> list[SpecIssue]:
     """Every function a check has the child watch (`forbid_ops`) must exist and be observable: resolved where torch is."""
-    wanted = sorted({name for check in spec.checks for name in check.watched()})
+    wanted = sorted({name for check in spec.checks if check is not None for name in check.watched()})
     if not wanted:
         return []
     try:
@@ -378,7 +306,7 @@ def _op_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dic
     issues = []
     raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
     for i, check in enumerate(spec.checks):
-        for name in check.watched():
+        for name in check.watched() if check is not None else []:
             problem = found.get(name)
             if not problem:
                 continue
@@ -391,20 +319,24 @@ def _op_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, data: dic
 
 
 SAMPLE_SEED = 0
-"""Seed of the sample inputs on which `validate` evaluates every input expression once."""
+"""Seed of the sample inputs on which `validate` evaluates every input expression."""
+SAMPLE_DRAWS = 8
+"""How many draws of sample inputs each expression is tried on."""
 
 
 def _input_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, references: ReferenceLoader) -> list[SpecIssue]:
-    """Every input expression evaluated once on sample inputs in the trusted worker: what raises is the spec's error.
+    """Every input expression evaluated on sample inputs in the trusted worker: what raises is the spec's error.
 
-    A graph input is built from a draw of its leaf; a function input is called on the tensor inputs
+    A graph input is built from draws of its leaf; a function input is called on the tensor inputs
     it is passed with (or, when none is, on a vector and a 0-d tensor), as the student will call it.
+    Each is tried on up to SAMPLE_DRAWS draws, so that an expression that fails only on some
+    inputs (a branch on the sign of x) is most likely found here rather than at grade time.
     """
     from grader.inputs import wire_argument
 
-    def wire(name: str) -> dict[str, Any]:
+    def wire(name: str, sample: int) -> dict[str, Any]:
         return wire_argument(spec.inputs[name], spec.inputs, seed=SAMPLE_SEED, exercise=spec.id, name=name,
-                             sample=0, samples=1, domains={})
+                             sample=sample, samples=SAMPLE_DRAWS, domains={})
 
     # A graph whose leaf is not a tensor input is reported as a dangling name already.
     names = [n for n, s in spec.inputs.items() if isinstance(s, FunctionInput)
@@ -412,27 +344,37 @@ def _input_issues(spec: ExerciseBase, path: Path, root: yaml.Node | None, refere
     if not names:
         return []
     fallback = [TensorInput(kind="tensor", shape=[5]), TensorInput(kind="tensor", shape=[])]
+    tried: list[str] = []  # the input each request is about, in order
+    args: list[dict[str, Any]] = []
     on: list[list[dict[str, Any]] | None] = []
     for name in names:
         if isinstance(spec.inputs[name], GraphInput):
-            on.append(None)
+            for sample in range(SAMPLE_DRAWS):
+                tried.append(name)
+                args.append(wire(name, sample))
+                on.append(None)
             continue
-        beside = sorted({a for call in spec.calls.values() for case in call.all_cases() if name in case
+        beside = sorted({a for call in spec.calls.values() if call is not None for case in call.all_cases() if name in case
                          for a in case if isinstance(spec.inputs.get(a), TensorInput)})
-        samples = [wire(a) for a in beside] or [
+        samples = [wire(a, sample) for a in beside for sample in range(SAMPLE_DRAWS)] or [
             wire_argument(t, {}, seed=SAMPLE_SEED, exercise=spec.id, name=name, sample=0, samples=1, domains={})
             for t in fallback]
+        tried.append(name)
+        args.append(wire(name, 0))
         on.append(samples)
     try:
-        errors = references.inputs([wire(n) for n in names], on).get("errors") or []
+        errors = references.inputs(args, on).get("errors") or []
     except Exception as exc:  # noqa: BLE001 - the worker could not be reached: say so rather than pass unchecked
         return [SpecIssue(path, None, "", f"the input expressions could not be checked: {exc}")]
+    first: dict[str, dict[str, Any]] = {}
+    for name, error in zip(tried, errors):
+        if error and name not in first:
+            first[name] = error
     issues = []
-    for name, error in zip(names, errors):
-        if error:
-            loc = ("inputs", name, "expr")
-            issues.append(SpecIssue(path, _line(root, loc), format_path(loc),
-                                    f"evaluating it on sample inputs raised {error.get('type')}: {error.get('message')}"))
+    for name, error in first.items():
+        loc = ("inputs", name, "expr")
+        issues.append(SpecIssue(path, _line(root, loc), format_path(loc),
+                                f"evaluating it on sample inputs raised {error.get('type')}: {error.get('message')}"))
     return issues
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import math
 import re
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -18,6 +19,12 @@ SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 """An exercise or check id: lower-case letters, digits, '-' and '_'."""
 
 Dtype = Literal["float64", "float32", "float16", "bfloat16"]
+
+MAX_INPUT_ENTRIES = 1_000_000
+"""The most entries a tensor input may have."""
+MAX_CASE_ENTRIES = 2_000_000
+"""The most tensor entries the inputs of one call may have together: a call's arguments cross to the
+student's process in one message, whose size is bounded (grader/wire.py)."""
 
 
 class SpecModel(BaseModel):
@@ -62,15 +69,26 @@ def _check_expression(expr: str) -> str:
     unknown = unknown_names(expr)
     if unknown:
         # Found here, when the spec loads, rather than as a NameError in the student's report.
-        first = unknown[0]
+        # The suggestion is for the first name that has one (`np` has none, `torhc` has `torch`).
+        first = next((n for n in unknown if did_you_mean(n, EXPRESSION_NAMES)), unknown[0])
         names = ", ".join(repr(n) for n in unknown)
+        # numpy is the usual slip: its functions have torch twins that keep the graph.
+        numpy = " (numpy is not among them: torch has the same functions, torch.sin, torch.tensor, ...)" if (
+            {"np", "numpy"} & set(unknown)) else ""
         raise ValueError(f"unknown name{'s' if len(unknown) > 1 else ''} {names}{did_you_mean(first, EXPRESSION_NAMES)}: "
-                         f"an expression may use {', '.join(EXPRESSION_NAMES)} and Python's builtins")
+                         f"an expression may use {', '.join(EXPRESSION_NAMES)} and Python's builtins{numpy}")
     return expr
 
 
 PyExpr = Annotated[str, AfterValidator(_check_expression)]
 """A Python expression, checked for syntax and for names it cannot find when the spec loads."""
+
+
+def undeclared_variable(name: str, exercise: ExerciseBase) -> str:
+    """Why a module-level name the spec reads must be declared under `variables`, with the one probably meant."""
+    declared = ", ".join(sorted(exercise.variables)) or "none"
+    return (f"{name!r} is not declared under `variables`{did_you_mean(name, exercise.variables)} (declared: {declared}): "
+            "declare it with a summary, so that starter files show students its name")
 
 
 class TensorInput(SpecModel):
@@ -100,10 +118,18 @@ class TensorInput(SpecModel):
     include_share: Annotated[float, Field(gt=0, le=1)] | None = None
     """With `include`: the share of all entries of a call set's draws (over its samples) that are replaced by those values, in turn; default: one entry per value."""
 
+    @property
+    def entries(self) -> int:
+        """How many numbers the tensor holds."""
+        return math.prod(self.shape)
+
+    # A message that opens with a field's name in backquotes is reported at that field's line.
     @model_validator(mode="after")
     def _range_is_ordered(self) -> TensorInput:
+        if self.entries > MAX_INPUT_ENTRIES:
+            raise ValueError(f"`shape` {self.shape} has {self.entries:,} entries; an input has at most {MAX_INPUT_ENTRIES:,}")
         if self.dist != "normal" and not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be smaller than high ({self.high})")
+            raise ValueError(f"`low` ({self.low}) must be smaller than `high` ({self.high})")
         if self.include_share is not None and self.include is None:
             raise ValueError("`include_share` is the share of entries replaced by the values of `include`; give `include` too")
         if self.include is not None and self.dist == "linspace":
@@ -268,6 +294,8 @@ class ExerciseBase(SpecModel):
     """Position among the exercises of a directory (then by id)."""
     reference: str | None = "reference.py"
     """Instructor Python beside the YAML that computes expected answers with autograd; null when no check needs it."""
+    builtin_hints: bool = True
+    """false: the grader adds none of its own hints or tips to any check of this exercise (an instructor's `hint` is shown either way)."""
     functions: dict[str, FunctionSpec] = {}
     """The functions the submission defines, by name."""
     variables: dict[str, VariableSpec] = {}
@@ -301,6 +329,9 @@ class ExerciseBase(SpecModel):
             return f"{did_you_mean(name, names)} (declared: {', '.join(sorted(names)) or 'none'})"
 
         for name, spec in self.inputs.items():
+            if isinstance(spec, TensorInput) and spec.domain_from and spec.domain_from not in self.variables:
+                # A misspelt name would be read from no submission: the range silently stays low..high.
+                problems.append((("inputs", name, "domain_from"), undeclared_variable(spec.domain_from, self)))
             if isinstance(spec, GraphInput) and spec.leaf in self.inputs and self.inputs[spec.leaf] is None:
                 continue
             if isinstance(spec, GraphInput) and not isinstance(self.inputs.get(spec.leaf), TensorInput):
@@ -336,16 +367,39 @@ class ExerciseBase(SpecModel):
             problems.extend((("checks", i, *path), text) for path, text in check.problems_in(self))
         return problems
 
+    def oversized_cases(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Cases whose tensors together are too large to send in one call (a graph input sends its leaf)."""
+        def entries(name: str) -> int:
+            spec = self.inputs.get(name)
+            if isinstance(spec, GraphInput):
+                spec = self.inputs.get(spec.leaf)
+            return spec.entries if isinstance(spec, TensorInput) else 0
+
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for name, call in self.calls.items():
+            if call is None:
+                continue
+            field = "args" if call.args is not None else "cases"
+            for i, case in enumerate(call.all_cases()):
+                total = sum(entries(a) for a in case)
+                if total > MAX_CASE_ENTRIES:
+                    at = (field,) if call.args is not None else (field, i)
+                    problems.append((("calls", name, *at), f"the tensors of this case have {total:,} entries together; "
+                                                           f"one call's inputs have at most {MAX_CASE_ENTRIES:,}"))
+        return problems
+
     @classmethod
     def partial(cls, data: dict[str, Any], check_adapter: TypeAdapter[Any]) -> ExerciseBase:
-        """The parts of an invalid spec that validate on their own (others as None), to look for dangling names."""
+        """The parts of an invalid spec that validate on their own (others as None), to look for dangling names and try the rest."""
         def each(section: str, adapter: TypeAdapter[Any]) -> dict[str, Any]:
             raw = data.get(section)
             return {str(k): _valid_or_none(adapter, v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
         raw_checks = data.get("checks")
         return cls.model_construct(
+            id=str(data.get("id", "")),  # draws of sample inputs are seeded by it
             functions=each("functions", TypeAdapter(FunctionSpec)),
+            variables=each("variables", TypeAdapter(VariableSpec)),
             inputs=each("inputs", TypeAdapter(InputSpec)),
             calls=each("calls", TypeAdapter(CallSet)),
             checks=[_valid_or_none(check_adapter, c) for c in raw_checks] if isinstance(raw_checks, list) else [],
