@@ -142,6 +142,15 @@ def test_raises_passes_on_the_right_error():
     assert judge(RAISES, raising()).status == "passed"
 
 
+def test_raises_from_autograd_wants_autograds_own_exception():
+    check = {**RAISES, "origin": "autograd"}
+    assert judge(check, raising(origin="autograd")).status == "passed"
+    elsewhere = judge(check, raising(origin="library"))  # torch._check(False, ...) outside any backward()
+    own = judge(check, raising(origin="submission"))
+    assert elsewhere.status == own.status == "failed"
+    assert "not from an autograd run" in en(elsewhere.message) and "itself" in en(own.message)
+
+
 @pytest.mark.parametrize("reports, words", [
     (lambda call: returned({"t": "none"}), "returned normally"),
     (raising(type_="ValueError"), "expected RuntimeError"),
