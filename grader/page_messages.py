@@ -28,6 +28,20 @@ PAGE_MESSAGES: dict[str, dict[str, str]] = {
     },
     "page_error_heading": {"en": "The submission was not accepted", "zh": "提交未被接受"},
     "page_exercise_set": {"en": "Exercise set", "zh": "练习集"},
+    "page_set_help": {
+        "en": "Choose the set your course gives, then show its exercises; the form below grades against the set shown.",
+        "zh": "选择课程指定的练习集，然后显示其练习；下面的表单按所显示的练习集评分。",
+    },
+    "page_set_show": {"en": "Show its exercises", "zh": "显示其练习"},
+    "page_err_unknown_set": {
+        "en": "This server has no such exercise set; it grades: {sets}.",
+        "zh": "本服务器没有这个练习集；它评分的练习集有：{sets}。",
+    },
+    "page_graded_set": {"en": "Exercise set: {name}", "zh": "练习集：{name}"},
+    "page_cli_help_set": {
+        "en": "From a terminal: `grader submit solution.py --server {url} --exercise-set {name}`.",
+        "zh": "在终端中：`grader submit solution.py --server {url} --exercise-set {name}`。",
+    },
     "page_exercises_legend": {"en": "Exercises to grade", "zh": "要评分的练习"},
     "page_exercises_help": {"en": "Leave all unticked to grade every exercise.", "zh": "全部不勾选即评所有练习。"},
     "page_functions": {"en": "Functions to write", "zh": "要编写的函数"},

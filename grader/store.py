@@ -357,22 +357,27 @@ class Store:
                                   " WHERE student IS NOT NULL GROUP BY student ORDER BY student").fetchall()
         return [(student, int(total), int(graded or 0)) for student, total, graded in rows]
 
-    def graded_per_student(self, pick: str, scorecard: bool = True) -> Iterator[SubmissionRow]:
+    def graded_per_student(self, pick: str, scorecard: bool = True,
+                           exercise_sets: tuple[str, ...] | None = None) -> Iterator[SubmissionRow]:
         """One graded submission per student, with its scorecard: the `latest` or the `best` (highest score, then latest).
 
         Submissions without a student name each stand for themselves. `scorecard=False` leaves the
         scorecards out (reading them is most of the cost; the web pages keep summaries of their own).
+        `exercise_sets`: only submissions of these sets (as stored: a name, or an older version's directory).
         """
         order = "created DESC" if pick == "latest" else "score DESC, created DESC"
+        in_sets = ""
+        if exercise_sets is not None:
+            in_sets = f" AND exercise_set IN ({', '.join('?' * len(exercise_sets))})" if exercise_sets else " AND 0"
         columns = ", ".join(c.strip() for c in _SUMMARY_COLUMNS.split(","))
         query = (
             f"SELECT {_SUMMARY_COLUMNS}{', scorecard' if scorecard else ''} FROM ("
             f"  SELECT {columns}{', scorecard' if scorecard else ''},"
             f"  ROW_NUMBER() OVER (PARTITION BY COALESCE(student, 'submission:' || id) ORDER BY {order}, id)"
-            "   AS rank FROM submissions WHERE status = 'graded')"
+            f"   AS rank FROM submissions WHERE status = 'graded'{in_sets})"
             " WHERE rank = 1 ORDER BY student IS NULL, student, created"
         )
-        for row in self._db().execute(query):
+        for row in self._db().execute(query, tuple(exercise_sets or ())):
             yield _row(row, scorecard, False)
 
     # -- tokens ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import pytest
 
 from conftest import EXAMPLES
 from service_support.browser import BrowserMissing, chrome, full_page_screenshot
+from service_support.course import WRONG, write_course
 from service_support.server import Server, token
 
 SOLUTION = (EXAMPLES / "solution.py").read_text(encoding="utf-8")
@@ -554,6 +555,76 @@ def test_pages_fit_a_phone_screen(server, browser, graded, instructor_token, sho
     finally:
         browser.set_window_size(size["width"], size["height"])
     assert browser_problems(browser) == []
+
+
+# -- several exercise sets -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sets_server(tmp_path_factory):
+    """A service of two sets: the built-in one and a course's (`course`, one small exercise)."""
+    directory = tmp_path_factory.mktemp("pages-sets")
+    instance = Server(directory, "--jobs", "1", "--rate", "0", "--exercises", str(write_course(directory))).start()
+    yield instance
+    instance.stop()
+
+
+def test_choosing_the_course_set_by_keyboard_grades_against_it(sets_server, browser, shots):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(sets_server.url + "/?lang=en")
+    chooser = Select(browser.find_element(By.ID, "set"))
+    assert [o.text for o in chooser.options] == ["builtin", "course"] and chooser.first_selected_option.text == "builtin"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "fieldset.exercises input[type=checkbox]")) == 5
+    # By keyboard: the chooser takes a letter, its button Enter; the page reloads with ?set=course (a GET form).
+    browser.find_element(By.ID, "set").send_keys("c")
+    browser.find_element(By.CSS_SELECTOR, "form.set-chooser button").send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "set=course" in d.current_url)
+    boxes = browser.find_elements(By.CSS_SELECTOR, "fieldset.exercises input[type=checkbox]")
+    assert [b.get_attribute("value") for b in boxes] == ["double-it"]
+    assert Select(browser.find_element(By.ID, "set")).first_selected_option.text == "course"
+    assert browser.find_element(By.ID, "set-name").text == "course"
+    assert "set=course" in browser.find_element(By.LINK_TEXT, "Download the starter file").get_attribute("href")
+    full_page_screenshot(browser, shots / "home-course-set.png")
+    browser.execute_script("document.getElementById('code').value = arguments[0]", WRONG)
+    press(browser, browser.find_element(By.CSS_SELECTOR, "form.submit button[type=submit]"))
+    total = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "h1 .total"))[0]
+    assert total.text == "0/2 points"
+    assert [s.find_element(By.CSS_SELECTOR, ".exercise-id").text
+            for s in browser.find_elements(By.CSS_SELECTOR, "section.exercise")] == ["double-it"]
+    assert browser.find_element(By.CSS_SELECTOR, ".facts .exercise-set").text == "Exercise set: course"
+    browser.get(browser.current_url.split("?")[0] + "?lang=zh")
+    assert browser.find_element(By.CSS_SELECTOR, ".facts .exercise-set").text == "练习集：course"
+    browser.get(sets_server.url + "/?lang=en")  # the language cookie back to English for the tests after this one
+    assert browser_problems(browser) == []
+
+
+def test_the_set_chooser_works_without_javascript(sets_server):
+    with sets_server.client(headers={"Accept": "text/html"}, follow_redirects=False) as client:
+        home = client.get("/", params={"set": "course", "lang": "en"})
+        assert home.status_code == 200 and 'value="double-it"' in home.text and 'value="double-backward"' not in home.text
+        assert '<input type="hidden" name="exercise_set" value="course">' in home.text
+        fields = form_fields(home.text)
+        answer = client.post("/submissions", data={"csrf": fields["csrf"], "code": WRONG, "exercise_set": "course",
+                                                   "seed": "4"})
+        assert answer.status_code == 303, answer.text[:500]
+        submission = answer.headers["location"].rsplit("/", 1)[-1]
+        stored = client.get(f"/api/v1/submissions/{submission}", params={"wait": 60},
+                            headers={"Accept": "application/json"}).json()
+        assert stored["exercise_set"] == "course" and stored["max_score"] == 2.0
+        unknown = client.get("/", params={"set": "nope"})
+        assert unknown.status_code == 422 and "it grades: builtin, course" in unknown.text
+        refused = client.post("/submissions", data={"csrf": fields["csrf"], "code": WRONG, "exercise_set": "nope"})
+        assert refused.status_code == 422 and "it grades: builtin, course" in refused.text
+        assert "Traceback" not in refused.text
+        assert "--exercise-set course" in home.text and "--exercise-set" not in client.get("/").text
+        # The dashboard shows one set at a time: the course's gradebook has its exercise's column.
+        assert sign_in(client, token(sets_server.db, "instructor", "Prof")).status_code == 303
+        book = client.get("/instructor/gradebook", params={"set": "course"}).text
+        assert '<option value="course" selected>course</option>' in book and "<code>double-it</code>" in book
+        assert "<code>double-backward</code>" not in book and "pick=latest&amp;set=course" in book
+        assert '<option value="builtin" selected>builtin</option>' in client.get("/instructor/gradebook").text
 
 
 def test_screenshots_were_saved(shots):

@@ -10,6 +10,7 @@ import pytest
 from grader.service.auth import create_token, verify
 from grader.service.pool import disk_name
 from grader.service.ratelimit import RateLimiter
+from grader.service.sets import ExerciseSet, ExerciseSets, set_name
 from grader.store import Figure, NewSubmission, Store
 
 
@@ -90,6 +91,31 @@ def test_latest_and_best_per_student(store):
     assert [r.id for r in store.graded_per_student("best")] == ["a1", "b1", "x", "y"]
     assert store.students() == [("ann", 2, 2), ("ben", 1, 1)]
     assert [r.id for r in store.submissions(student="ann")] == ["a2", "a1"]
+
+
+def test_latest_and_best_per_student_of_some_sets(store):
+    for name, exercise_set, score, created in (("b", "builtin", 5.0, 1.0), ("c", "course", 1.0, 2.0),
+                                               ("old", "/srv/course", 9.0, 0.5)):
+        store.add_submission(new(name, student="ann", exercise_set=exercise_set, created=created))
+        store.mark_running(name)
+        store.finish(name, {"score": score, "max_score": 10.0}, [], 0.1)
+    assert [r.id for r in store.graded_per_student("latest")] == ["c"]
+    assert [r.id for r in store.graded_per_student("latest", exercise_sets=("builtin",))] == ["b"]
+    assert [r.id for r in store.graded_per_student("best", exercise_sets=("course", "/srv/course"))] == ["old"]
+    assert list(store.graded_per_student("latest", exercise_sets=())) == []
+
+
+def test_exercise_sets_by_name_and_by_the_directory_older_versions_stored(tmp_path):
+    course = tmp_path / "course"
+    sets = ExerciseSets([ExerciseSet("builtin", None, []), ExerciseSet("course", course, [])])
+    assert sets.names == ["builtin", "course"] and sets.get(None) is sets.default and sets.get("") is sets.default
+    assert sets.get("course").directory == course and sets.get("nope") is None
+    assert sets.of_stored(str(course.resolve())) is sets.get("course") and sets.of_stored("/elsewhere") is None
+    assert sets.get("course").stored_names() == ("course", str(course.resolve()))
+    assert "this server grades: builtin, course" in sets.unknown_message("nope")
+    assert set_name(None) == "builtin" and set_name(course / "." ) == "course"
+    with pytest.raises(ValueError):
+        ExerciseSets([ExerciseSet("a", None, []), ExerciseSet("a", course, [])])
 
 
 def test_writes_from_many_threads(store):

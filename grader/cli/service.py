@@ -57,12 +57,45 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _set_directories(given: tuple[Path, ...], no_builtin: bool) -> list[Path | None]:
+    """The sets' directories in order (None: the built-in set, first unless --no-builtin); exit 2 on a clash of names."""
+    from grader.service.sets import set_name
+
+    if no_builtin and not given:
+        fail("grader serve: --no-builtin needs at least one --exercises DIR (otherwise there is nothing to grade)")
+    directories: list[Path | None] = ([] if no_builtin else [None]) + list(given)
+    seen: dict[str, Path | None] = {}
+    for directory in directories:
+        name = set_name(directory)
+        if name in seen:
+            first = "the built-in set" if seen[name] is None else str(seen[name])
+            fail(f"grader serve: two exercise sets would be named {name!r} ({first} and {directory}); a set is "
+                 "served under its directory's name, so rename one directory (or give --no-builtin)")
+        seen[name] = directory
+    return directories
+
+
+def _load_sets(directories: list[Path | None], references: Any) -> Any:
+    """Every set loaded and checked (exit 2 with the spec errors of the first invalid one), as `ExerciseSets`."""
+    from grader.service.sets import ExerciseSet, ExerciseSets, set_name
+
+    loaded = []
+    for directory in directories:
+        # A missing or empty directory gets the loader's own message, as `grade --exercises DIR` gives it.
+        exercises = load_selected_exercises(directory, (), "grader serve", references)
+        loaded.append(ExerciseSet(set_name(directory), directory, exercises))
+    return ExerciseSets(loaded)
+
+
 @click.command(short_help="Run the grading service: submissions over HTTP, a gradebook.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free one).")
 @_db_option
-@click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Grade against this directory of exercise specs instead of the built-in ones.")
+@click.option("--exercises", "exercises_dirs", type=click.Path(file_okay=False, path_type=Path), multiple=True,
+              metavar="DIR", help="Also grade against this directory of exercise specs, served under its directory's "
+                                  "name (repeatable; the readers choose the set).")
+@click.option("--no-builtin", is_flag=True, help="Do not serve the built-in exercises (set `builtin`); then the first "
+                                                 "--exercises DIR is the default set.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of cores", help="Submissions graded at the same time.")
 @click.option("--queue-size", type=click.IntRange(min=1), default=200, show_default=True,
@@ -90,7 +123,7 @@ def _listen(host: str, port: int) -> socket.socket:
               help="Proxies whose X-Forwarded-For names the client (for rate limits), comma-separated.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
-def serve(host: str, port: int, db: Path, exercises_dir: Path | None, jobs: int, queue_size: int,
+def serve(host: str, port: int, db: Path, exercises_dirs: tuple[Path, ...], no_builtin: bool, jobs: int, queue_size: int,
           rate_per_minute: float, burst: int, max_upload_mb: float, timeout: float, total_timeout: float,
           memory_mb: int, figures: str, require_token: bool, cluster: str | None, forwarded_allow_ips: str | None,
           log_level: str) -> None:
@@ -102,6 +135,10 @@ def serve(host: str, port: int, db: Path, exercises_dir: Path | None, jobs: int,
     from grader.sandbox.isolation import protect_this_process
     from grader.sandbox.platform import check_environment
 
+    directories = _set_directories(exercises_dirs, no_builtin)
+    if cluster and len(directories) > 1:
+        fail("grader serve: a cluster service grades one exercise set for now; give --cluster with one set "
+             "(--exercises DIR with --no-builtin, or the built-in set alone)")
     if not cluster and (problem := check_environment()):  # on a cluster, the workers' machines sandbox
         fail(f"grader serve: {problem}")
     protect_this_process()
@@ -114,11 +151,12 @@ def serve(host: str, port: int, db: Path, exercises_dir: Path | None, jobs: int,
     # With --cluster the Dask workers grade and import the reference code; specs are checked here as YAML only.
     sandbox = None if cluster else Sandbox(Limits(memory_mb=memory_mb)).start()
     try:
-        exercises = load_selected_exercises(exercises_dir, (), "grader serve", getattr(sandbox, "references", None))
+        sets = _load_sets(directories, getattr(sandbox, "references", None))
     except SystemExit:
         if sandbox is not None:
             sandbox.close()
         raise
+    exercises, exercises_dir, exercise_set = sets.default.exercises, sets.default.directory, sets.default.name
 
     import logging
 
@@ -140,13 +178,13 @@ def serve(host: str, port: int, db: Path, exercises_dir: Path | None, jobs: int,
 
         pool = cluster_pool(cluster, exercises, exercises_dir, timeout, total_timeout, figures, hide)
     else:
-        pool = LocalPool(exercises, jobs, timeout, total_timeout, memory_mb, figures, hide, sandbox)
-    exercise_set = str(exercises_dir.resolve()) if exercises_dir else "builtin"
-    app = create_app(Service(config, store, exercises, exercise_set, pool))
+        pool = LocalPool(exercises, jobs, timeout, total_timeout, memory_mb, figures, hide, sandbox, sets=sets)
+    app = create_app(Service(config, store, exercises, exercise_set, pool, sets=sets))
     logging.getLogger("grader.service").setLevel(log_level.upper())
     bound = sock.getsockname()
     shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    click.echo(f"grader serve: http://{shown_host}:{bound[1]} (database {db}, {jobs} job(s), exercises: {exercise_set})",
+    click.echo(f"grader serve: http://{shown_host}:{bound[1]} (database {db}, {jobs} job(s), exercise sets: "
+               f"{', '.join(sets.names)})",
                err=True)
     server = uvicorn.Server(uvicorn.Config(
         app, log_level=log_level, lifespan="on", proxy_headers=forwarded_allow_ips is not None,
@@ -217,6 +255,8 @@ def _fail_submit(path: str, message: str, code: int) -> NoReturn:
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Seed of the generated inputs (default: fresh).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), help="Language of messages (default: from the locale).")
 @click.option("--student", help="Who submits (a student token fixes it).")
+@click.option("--exercise-set", metavar="NAME", help="The server's exercise set to grade against (default: its first; "
+                                                      "GET /api/v1/exercises lists them).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people; json prints only the scorecard on stdout.")
 @click.option("--fail-under", type=float, metavar="SCORE", help="Exit 0 when the score reaches SCORE.")
@@ -224,8 +264,8 @@ def _fail_submit(path: str, message: str, code: int) -> NoReturn:
 @click.option("--wait", "wait_seconds", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Seconds to wait for the result (and for a busy server).")
 def submit(path: str, server: str | None, token: str | None, exercise_ids: tuple[str, ...], seed: int | None,
-           lang: str | None, student: str | None, output_format: str, fail_under: float | None, quiet: bool,
-           wait_seconds: float) -> None:
+           lang: str | None, student: str | None, exercise_set: str | None, output_format: str, fail_under: float | None,
+           quiet: bool, wait_seconds: float) -> None:
     """Send FILE to a grading server, wait for its result, print it as `grade` does, exit as `grade` does.
 
     Exit status: 0 every check passed, 1 something did not, 2 usage error or unreachable
@@ -256,6 +296,7 @@ def submit(path: str, server: str | None, token: str | None, exercise_ids: tuple
     fields = [("lang", language)] + [("exercises", e) for e in exercise_ids]
     fields += [("seed", str(seed))] if seed is not None else []
     fields += [("student", student)] if student else []
+    fields += [("exercise_set", exercise_set)] if exercise_set else []
     body, content_type = _multipart(file, data, fields)
     deadline = time.monotonic() + wait_seconds
     answer = _call(path, "POST", f"{base}/api/v1/submissions", body, {**headers, "Content-Type": content_type}, deadline)

@@ -29,15 +29,18 @@ from grader import __version__
 from grader.service.app import ApiError, GraderJSON, Service, validation_problems
 from grader.service.auth import Principal, verify
 from grader.service.models import (
-    CheckInfo, CheckStats, ClassStats, ExerciseInfo, ExerciseList, FigureInfo, FunctionInfo, Health, HintCount, LangCode,
+    CheckInfo, CheckStats, ClassStats, ExerciseInfo, ExerciseList, ExerciseSetInfo, FigureInfo, FunctionInfo, Health,
+    HintCount, LangCode,
     Links, Problem, StudentInfo, StudentList, SubmissionList, SubmissionOut, SubmissionRequest, SubmissionSummary,
 )
 from grader.service.pool import SUFFIXES, disk_name
+from grader.service.sets import ExerciseSet
 from grader.store import NewSubmission, SubmissionRow
 
 router = APIRouter()
 service_router = APIRouter()
 
+SET_QUERY = "The name of an exercise set (`GET /exercises` lists them; default: the server's first)."
 MAX_WAIT_QUERY = 3600.0
 """The largest `?wait=` accepted at all; the server's `max_wait` bounds what is honoured."""
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -207,7 +210,7 @@ async def _parse_form(request: Request, body: bytes, limit: int) -> Incoming:
         raise ApiError(422, "invalid_request", "a multipart upload carries the submission as a file in the field `file`")
     source = await upload.read()
     fields: dict[str, Any] = {}
-    for name in ("seed", "student", "lang"):
+    for name in ("seed", "student", "lang", "exercise_set"):
         value = form.get(name)
         if isinstance(value, str) and value != "":
             fields[name] = value
@@ -215,10 +218,10 @@ async def _parse_form(request: Request, body: bytes, limit: int) -> Incoming:
                  for part in value.split(",") if part.strip()]
     if exercises:
         fields["exercises"] = exercises
-    unknown = sorted(set(form.keys()) - {"file", "seed", "student", "lang", "exercises"})
+    unknown = sorted(set(form.keys()) - {"file", "seed", "student", "lang", "exercises", "exercise_set"})
     if unknown:
         raise ApiError(422, "invalid_request", f"unknown field(s) {', '.join(unknown)}; the fields are file, exercises, "
-                                               "seed, student, lang")
+                                               "seed, student, lang, exercise_set")
     try:
         validated = SubmissionRequest.model_validate({"filename": upload.filename or "", "source": "", **fields})
     except ValidationError as exc:
@@ -245,14 +248,23 @@ def unreadable(source: bytes, filename: str, lang: LangCode) -> str | None:
     return render(msg("not_text", msg=submission.decode_error), lang)
 
 
-def _exercise_ids(service: Service, wanted: list[str] | None) -> tuple[str, ...]:
+def exercise_set_of(service: Service, name: str | None) -> ExerciseSet:
+    """The set named (None or empty: the default one); 422 naming the sets served when there is no such set."""
+    found = service.all_sets.get(name)
+    if found is None:
+        raise ApiError(422, "unknown_exercise_set", service.all_sets.unknown_message(name or ""))
+    return found
+
+
+def _exercise_ids(chosen: ExerciseSet, wanted: list[str] | None) -> tuple[str, ...]:
     if not wanted:
         return ()
-    known = [e.spec.id for e in service.exercises]
+    known = chosen.ids()
     unknown = [w for w in wanted if w not in known]
     if unknown:
         raise ApiError(422, "unknown_exercise",
-                       f"unknown exercise {', '.join(map(repr, unknown))}; choose from: {', '.join(known)}")
+                       f"unknown exercise {', '.join(map(repr, unknown))} in the set {chosen.name!r}; "
+                       f"choose from: {', '.join(known)}")
     return tuple(dict.fromkeys(wanted))
 
 
@@ -297,14 +309,15 @@ def submission_out(service: Service, row: SubmissionRow, lang: LangCode | None, 
                          exercises=list(row.exercises), seed=row.seed, lang=language, created=row.created,
                          started=row.started, finished=row.finished, attempts=row.attempts, score=row.score,
                          max_score=row.max_score, scorecard=scorecard, error=row.error, figures=figures,
-                         links=links(row.id))
+                         links=links(row.id), exercise_set=row.exercise_set)
 
 
 def summary(row: SubmissionRow) -> SubmissionSummary:
     """A submission in a list."""
     return SubmissionSummary(id=row.id, status=row.status, filename=row.filename, sha256=row.sha256,  # type: ignore[arg-type]
                              student=row.student, created=row.created, finished=row.finished, attempts=row.attempts,
-                             score=row.score, max_score=row.max_score, links=links(row.id))
+                             score=row.score, max_score=row.max_score, links=links(row.id),
+                             exercise_set=row.exercise_set)
 
 
 def _finished(row: SubmissionRow | None) -> bool:
@@ -338,6 +351,7 @@ _UPLOAD_BODY = {
                     "exercises": {"type": "string", "description": "exercise ids, comma-separated (or repeated)"},
                     "seed": {"type": "integer", "minimum": 0}, "student": {"type": "string"},
                     "lang": {"type": "string", "enum": ["en", "zh"]},
+                    "exercise_set": {"type": "string", "description": "the set to grade against (GET /exercises)"},
                 },
             }},
         },
@@ -356,8 +370,8 @@ async def create_submission(
 ) -> Response:
     """Store the submission, queue it, and answer 202 with its id and links (200 with the result after `?wait=`).
 
-    The body is JSON `{"filename", "source", "exercises"?, "seed"?, "student"?, "lang"?}` or a multipart upload
-    with the file in `file` and the same optional fields. It is in the database before this answers.
+    The body is JSON `{"filename", "source", "exercises"?, "seed"?, "student"?, "lang"?, "exercise_set"?}` or a
+    multipart upload with the file in `file` and the same optional fields. It is in the database before this answers.
     """
     service = service_of(request)
     who = await run_in_threadpool(caller, request)
@@ -400,7 +414,8 @@ async def accept_submission(service: Service, request: Request, who: Principal |
     try:
         filename = display_name(incoming.filename)
         options = incoming.options
-        exercises = _exercise_ids(service, options.get("exercises"))
+        chosen = exercise_set_of(service, options.get("exercise_set"))
+        exercises = _exercise_ids(chosen, options.get("exercises"))
         student = _student(who, options.get("student"))
     except ApiError:
         service.metrics.reject("invalid")
@@ -420,7 +435,7 @@ async def accept_submission(service: Service, request: Request, who: Principal |
             raise ApiError(422, "not_a_submission", problem_text)
         await run_in_threadpool(service.store.add_submission, NewSubmission(
             id=submission_id, filename=filename, source=incoming.source, student=student,
-            exercise_set=service.exercise_set, exercises=exercises, seed=seed, lang=lang,
+            exercise_set=chosen.name, exercises=exercises, seed=seed, lang=lang,
             client=client_key(request, who)))
     except BaseException:
         queue.release()
@@ -503,14 +518,17 @@ def list_students(request: Request) -> StudentList:
 
 @router.get("/gradebook.csv", response_class=PlainTextResponse, dependencies=[Depends(instructor)],
             responses={200: {"content": {"text/csv": {}}}, **_errors(401, 403)}, summary="The gradebook (instructors)")
-def gradebook(request: Request, pick: Literal["latest", "best"] = "latest") -> Response:
-    """One row per student: the `latest` or `best` graded submission, its score and each exercise's."""
+def gradebook(request: Request, pick: Literal["latest", "best"] = "latest",
+              exercise_set: str | None = Query(None, alias="set", description=SET_QUERY)) -> Response:
+    """One row per student of one exercise set: the `latest` or `best` graded submission, its score and each exercise's."""
     from grader.reporters.csv_report import cell
 
     service = service_of(request)
+    chosen = exercise_set_of(service, exercise_set)
     # Summaries of the scorecards, kept between requests (parsing every scorecard's JSON is most of the cost).
-    cards = request.app.state.summaries.of(service.store, service.store.graded_per_student(pick, scorecard=False))
-    exercise_ids = [e.spec.id for e in service.exercises]
+    cards = request.app.state.summaries.of(service.store, service.store.graded_per_student(
+        pick, scorecard=False, exercise_sets=chosen.stored_names()))
+    exercise_ids = chosen.ids()
     for _, card in cards:
         for exercise in card.exercises:
             if exercise.id not in exercise_ids:
@@ -523,16 +541,21 @@ def gradebook(request: Request, pick: Literal["latest", "best"] = "latest") -> R
         submitted = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.created))
         writer.writerow([cell(row.student or ""), row.id, cell(row.filename), submitted, f"{row.score or 0:g}",
                          f"{row.max_score or 0:g}", *(scores.get(e, "") for e in exercise_ids)])
+    # The default set keeps the file name it always had; another set's name goes in, made safe for a header.
+    named = "" if chosen is service.all_sets.default else re.sub(r"[^A-Za-z0-9_.-]", "_", chosen.name)[:60] + "-"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename=\"gradebook-{pick}.csv\""})
+                    headers={"Content-Disposition": f"attachment; filename=\"gradebook-{named}{pick}.csv\""})
 
 
 @router.get("/stats", response_model=ClassStats, dependencies=[Depends(instructor)], responses=_errors(401, 403),
             summary="How the class does on each check (instructors)")
 def class_stats(request: Request, pick: Literal["latest", "best"] = "latest", lang: LangCode = "en",
-                hints: int = Query(5, ge=0, le=50)) -> ClassStats:
-    """Per check, over one graded submission per student: how many passed, failed or erred, and the most frequent hints."""
-    rows = list(service_of(request).store.graded_per_student(pick))
+                hints: int = Query(5, ge=0, le=50),
+                exercise_set: str | None = Query(None, alias="set", description=SET_QUERY)) -> ClassStats:
+    """Per check, over one graded submission per student of one set: how many passed, failed or erred, the frequent hints."""
+    service = service_of(request)
+    chosen = exercise_set_of(service, exercise_set)
+    rows = list(service.store.graded_per_student(pick, exercise_sets=chosen.stored_names()))
     order: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         if row.scorecard is None:
@@ -555,38 +578,46 @@ def class_stats(request: Request, pick: Literal["latest", "best"] = "latest", la
             fail_share=round((total - entry["passed"]) / total, 4) if total else 0.0,
             top_hints=[HintCount(hint=hint, hint_id=hint_id, count=n)
                        for (hint, hint_id), n in entry["hints"].most_common(hints)]))
-    return ClassStats(pick=pick, students=len(rows), lang=lang, checks=checks)
+    return ClassStats(pick=pick, exercise_set=chosen.name, students=len(rows), lang=lang, checks=checks)
 
 
 # -- routes: exercises ---------------------------------------------------------------------------------
 
-@router.get("/exercises", response_model=ExerciseList, summary="The exercises this server grades")
-def list_exercises(request: Request) -> ExerciseList:
-    """Ids, titles, the functions to write with their signatures, and the checks, in both languages."""
+@router.get("/exercises", response_model=ExerciseList, responses=_errors(422),
+            summary="The exercises of a set this server grades, and its sets")
+def list_exercises(request: Request,
+                   exercise_set: str | None = Query(None, alias="set", description=SET_QUERY)) -> ExerciseList:
+    """Ids, titles, the functions to write with their signatures, and the checks, in both languages; every set's name."""
     service = service_of(request)
+    chosen = exercise_set_of(service, exercise_set)
     exercises = []
-    for loaded in service.exercises:
+    for loaded in chosen.exercises:
         spec = loaded.spec
         exercises.append(ExerciseInfo(
             id=spec.id, title=spec.title, description=spec.description, max_score=spec.max_score,
             functions=[FunctionInfo(name=name, signature=f.signature, summary=f.summary) for name, f in spec.functions.items()],
             checks=[CheckInfo(id=c.id, kind=c.kind, title=c.title, points=c.points, hidden=c.visibility == "hidden")
                     for c in spec.checks]))
-    return ExerciseList(exercise_set=service.exercise_set, exercises=exercises)
+    sets = [ExerciseSetInfo(name=s.name, default=s is service.all_sets.default, exercises=s.ids())
+            for s in service.all_sets]
+    return ExerciseList(exercise_set=chosen.name, exercises=exercises, sets=sets)
 
 
-@router.get("/starter.py", response_class=PlainTextResponse, responses={200: {"content": {"text/x-python": {}}}},
-            summary="A starter file")
+@router.get("/starter.py", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/x-python": {}}}, **_errors(422)}, summary="A starter file")
 def starter(request: Request, lang: LangCode = "en",
-            exercise: list[str] = Query([], description="Only these exercise ids (repeatable).")) -> Response:
-    """Stubs of every function the exercises ask for, with their docstrings (as `grade --starter`)."""
+            exercise: list[str] = Query([], description="Only these exercise ids (repeatable)."),
+            exercise_set: str | None = Query(None, alias="set", description=SET_QUERY)) -> Response:
+    """Stubs of every function a set's exercises ask for, with their docstrings (as `grade --starter`)."""
     from grader.starter import render_starter
 
-    service = service_of(request)
-    wanted = _exercise_ids(service, exercise)
-    by_id = {e.spec.id: e.spec for e in service.exercises}
-    specs = [by_id[w] for w in wanted] if wanted else [e.spec for e in service.exercises]
-    return Response(render_starter(specs, lang), media_type="text/x-python; charset=utf-8",
+    chosen = exercise_set_of(service_of(request), exercise_set)
+    wanted = _exercise_ids(chosen, exercise)
+    by_id = {e.spec.id: e.spec for e in chosen.exercises}
+    specs = [by_id[w] for w in wanted] if wanted else [e.spec for e in chosen.exercises]
+    # A course's set: the starter's "run grade ..." line names it as `--exercises NAME` (its directory's name).
+    directory = None if chosen.directory is None else chosen.name
+    return Response(render_starter(specs, lang, exercises_dir=directory), media_type="text/x-python; charset=utf-8",
                     headers={"Content-Disposition": "inline; filename=\"solution.py\""})
 
 

@@ -30,6 +30,7 @@ from grader.service.queue import GradingQueue
 from grader.service.ratelimit import RateLimiter
 from grader.service.analytics import Summaries
 from grader.service.sessions import Sessions
+from grader.service.sets import ExerciseSet, ExerciseSets
 from grader.store import Store
 
 if TYPE_CHECKING:
@@ -125,17 +126,29 @@ class Service:
     config: ServiceConfig
     store: Store
     exercises: list[LoadedExercise]
+    """The default set's exercises (the first set's)."""
     exercise_set: str
+    """The default set's name."""
     pool: Pool
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter | None = None
     queue: GradingQueue | None = None
     waiters: Waiters | None = None
     stopping: bool = False
+    sets: ExerciseSets | None = None
+    """Every set served, the default first (None: only `exercises`, under the name `exercise_set`)."""
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = RateLimiter(self.config.rate_per_minute, self.config.burst)
+        if self.sets is None:
+            self.sets = ExerciseSets([ExerciseSet(self.exercise_set, self.config.exercises_dir, self.exercises)])
+
+    @property
+    def all_sets(self) -> ExerciseSets:
+        """Every set served, the default first."""
+        assert self.sets is not None  # made in __post_init__
+        return self.sets
 
 
 def create_app(service: Service) -> FastAPI:

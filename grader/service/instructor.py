@@ -24,6 +24,7 @@ from grader.service.api import read_body, service_of
 from grader.service.app import ApiError
 from grader.service.auth import verify
 from grader.service.sessions import SESSION_COOKIE, Session, Sessions, same_token
+from grader.service.sets import ExerciseSet
 from grader.service.views import points, when
 from grader.service.web import Page, redirect, secure, with_query
 from grader.store import STATUSES
@@ -54,10 +55,17 @@ def current_session(request: Request) -> Session | None:
     return session
 
 
+def set_of(request: Request) -> ExerciseSet:
+    """The exercise set the dashboard shows: `?set=` when the server grades it, else the default (first) set."""
+    sets = service_of(request).all_sets
+    return sets.get(request.query_params.get("set")) or sets.default
+
+
 def graded_cards(request: Request, pick: str) -> list[tuple[Any, analytics.CardSummary]]:
-    """One graded submission per student (`latest` or `best`) with the summary of its scorecard."""
+    """One graded submission per student of the shown set (`latest` or `best`) with the summary of its scorecard."""
     store = service_of(request).store
-    return request.app.state.summaries.of(store, store.graded_per_student(pick, scorecard=False))  # type: ignore[no-any-return]
+    rows = store.graded_per_student(pick, scorecard=False, exercise_sets=set_of(request).stored_names())
+    return request.app.state.summaries.of(store, rows)  # type: ignore[no-any-return]
 
 
 def pick_of(request: Request) -> str:
@@ -76,7 +84,12 @@ def sign_in_page(request: Request, page: Page, status: int, message: str = "", m
 def dashboard(request: Request, page: Page, session: Session, template: str, tab: str, **values: Any) -> Response:
     """A page of the dashboard, its forms carrying the session's CSRF token."""
     page.csrf, page.new_csrf = session.csrf, False
-    return page.render(template, session_name=session.name, tab=tab, pick=pick_of(request), **values)
+    shown = set_of(request)
+    choices = [(s.name, s is shown) for s in service_of(request).all_sets]
+    # Links keep the set shown; a server of one set keeps the URLs it always had.
+    set_query = "&" + urllib.parse.urlencode({"set": shown.name}) if len(choices) > 1 else ""
+    return page.render(template, session_name=session.name, tab=tab, pick=pick_of(request), set_name=shown.name,
+                       set_choices=choices, set_query=set_query, **values)
 
 
 def _guarded(request: Request) -> tuple[Page, Session | None, Response | None]:
@@ -144,8 +157,7 @@ def _share(fraction: float, lang: Any) -> str:
 
 def overview_view(request: Request, page: Page, pick: str) -> dict[str, Any]:
     """Numbers, charts and tables of the class view, in the page's language."""
-    service = service_of(request)
-    order = [e.spec.id for e in service.exercises]
+    order = set_of(request).ids()
     summary = analytics.overview(graded_cards(request, pick), order, pick)
     lang = page.lang
     view: dict[str, Any] = {"students": summary.students, "counted": page.t("page_counted", n=summary.students)}
@@ -161,7 +173,10 @@ def overview_view(request: Request, page: Page, pick: str) -> dict[str, Any]:
                 "caption": caption}
 
     def failing_url(exercise: str, check: str) -> str:
-        return "/instructor/submissions?" + urllib.parse.urlencode({"failing": f"{exercise}/{check}", "pick": pick})
+        query = {"failing": f"{exercise}/{check}", "pick": pick}
+        if len(service_of(request).all_sets) > 1:
+            query["set"] = set_of(request).name
+        return "/instructor/submissions?" + urllib.parse.urlencode(query)
 
     def hints(check: analytics.CheckSummary) -> list[dict[str, Any]]:
         return [{"text": text, "count": count} for text, count in check.top_hints(lang)]
@@ -215,7 +230,8 @@ def submissions_view(request: Request, page: Page) -> dict[str, Any]:
     """The table of submissions: filtered by student, exercise and status, or those failing one check."""
     service = service_of(request)
     query = request.query_params
-    exercise_ids = [e.spec.id for e in service.exercises]
+    # Every set's exercise ids: the table lists the submissions of every set.
+    exercise_ids = list(dict.fromkeys(i for chosen in service.all_sets for i in chosen.ids()))
     student = query.get("student", "").strip()[:100]
     exercise = query.get("exercise", "") if query.get("exercise", "") in exercise_ids else ""
     status = query.get("status", "") if query.get("status", "") in STATUSES else ""
@@ -275,9 +291,8 @@ async def source(request: Request, submission_id: str) -> Response:
 # -- the gradebook -------------------------------------------------------------------------------------
 
 def gradebook_view(request: Request, page: Page, pick: str) -> dict[str, Any]:
-    """One graded submission per student, each exercise's points."""
-    service = service_of(request)
-    exercise_ids = [e.spec.id for e in service.exercises]
+    """One graded submission per student of the shown set, each exercise's points."""
+    exercise_ids = set_of(request).ids()
     rows = []
     for row, card in graded_cards(request, pick):
         scores = {e.id: points(e.score) for e in card.exercises}
@@ -303,6 +318,6 @@ async def gradebook_csv(request: Request) -> Response:
     page, session, refused = _guarded(request)
     if session is None:
         return refused  # type: ignore[return-value]
-    response = await run_in_threadpool(gradebook_csv_of, request, pick_of(request))  # type: ignore[arg-type]
+    response = await run_in_threadpool(gradebook_csv_of, request, pick_of(request), set_of(request).name)  # type: ignore[arg-type]
     response.headers["Cache-Control"] = "no-store"
     return response

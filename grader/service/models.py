@@ -35,6 +35,8 @@ class SubmissionRequest(ApiModel):
     """Who submits (a student token fixes it to its own student)."""
     lang: LangCode | None = None
     """Language of the result when it is read without `?lang=` (default: from Accept-Language, else English)."""
+    exercise_set: str | None = Field(default=None, min_length=1, max_length=255, examples=["builtin"])
+    """The name of the exercise set to grade against (`GET /exercises` lists them; default: the server's first)."""
 
 
 class Links(ApiModel):
@@ -86,6 +88,8 @@ class SubmissionOut(ApiModel):
     """Why it could not be graded (status `failed`: a fault of the grader, not of the submission)."""
     figures: list[FigureInfo] = []
     links: Links
+    exercise_set: str = ""
+    """The name of the exercise set it was graded against (as stored when it was accepted)."""
 
 
 class SubmissionSummary(ApiModel):
@@ -102,6 +106,8 @@ class SubmissionSummary(ApiModel):
     score: float | None = None
     max_score: float | None = None
     links: Links
+    exercise_set: str = ""
+    """The name of its exercise set."""
 
 
 class SubmissionList(ApiModel):
@@ -157,11 +163,25 @@ class ExerciseInfo(ApiModel):
     checks: list[CheckInfo]
 
 
+class ExerciseSetInfo(ApiModel):
+    """An exercise set the server grades against."""
+
+    name: str
+    """What `exercise_set` and `?set=` take: `builtin`, or the name of its directory."""
+    default: bool
+    """Whether a submission that names no set is graded against it."""
+    exercises: list[str]
+    """Its exercise ids, in grading order."""
+
+
 class ExerciseList(ApiModel):
-    """The server's set of exercises, in grading order."""
+    """One set's exercises, in grading order (`?set=`; default: the server's first set), and every set served."""
 
     exercise_set: str
+    """The name of the set listed in `exercises`."""
     exercises: list[ExerciseInfo]
+    sets: list[ExerciseSetInfo] = []
+    """Every set the server grades against, the default first."""
 
 
 class HintCount(ApiModel):
@@ -192,6 +212,8 @@ class ClassStats(ApiModel):
     """Per-check statistics over one graded submission per student."""
 
     pick: Literal["latest", "best"]
+    exercise_set: str = ""
+    """The set counted (`?set=`; default: the server's first)."""
     students: int
     """How many submissions were counted (one per student; unnamed submissions count one each)."""
     lang: LangCode

@@ -10,6 +10,7 @@ the same limits, the same 413/422/429/503, shown as a page that keeps what the r
 from __future__ import annotations
 
 import re
+import urllib.parse
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +23,7 @@ from grader.service.api import Incoming, accept_submission, admit, caller, read_
 from grader.service.app import ApiError
 from grader.service.models import MAX_SEED, SubmissionRequest
 from grader.service.sessions import same_token
+from grader.service.sets import ExerciseSet
 from grader.service.views import result_view
 from grader.service.web import STATIC_DIR, Page, redirect, static_version
 
@@ -53,10 +55,10 @@ def favicon() -> Response:
     return FileResponse(_STATIC["favicon.svg"], media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
-def exercise_choices(request: Request, page: Page, checked: list[str]) -> list[dict[str, Any]]:
-    """The server's exercises for the form: id, title, points, functions, whether ticked."""
+def exercise_choices(chosen: ExerciseSet, page: Page, checked: list[str]) -> list[dict[str, Any]]:
+    """A set's exercises for the form: id, title, points, functions, whether ticked."""
     out = []
-    for loaded in service_of(request).exercises:
+    for loaded in chosen.exercises:
         spec = loaded.spec
         out.append({"id": spec.id, "title": spec.title.get(page.lang),
                     "points": f"{spec.max_score:g} {page.t('report_points')}", "checked": spec.id in checked,
@@ -67,22 +69,36 @@ def exercise_choices(request: Request, page: Page, checked: list[str]) -> list[d
 
 def home_page(request: Request, page: Page, status: int = 200, errors: list[str] | None = None,
               values: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
-    """The reader's form, filled with what they sent when it is shown again with `errors`."""
+    """The reader's form for one set (`values["exercise_set"]`, else the default), filled with what they sent."""
     values = values or {}
     service = service_of(request)
+    sets = service.all_sets
+    chosen = sets.get(values.get("exercise_set")) or sets.default
     base = str(request.base_url).rstrip("/")
+    # A server of one set keeps the starter's URL it always had.
+    starter = urllib.parse.urlencode({"lang": page.lang, **({"set": chosen.name} if len(sets) > 1 else {})})
     return page.render("home.html", status=status, headers=headers, errors=errors or [],
-                       exercise_set=service.exercise_set,
-                       exercises=exercise_choices(request, page, values.get("exercises", [])),
+                       exercise_set=chosen.name, set_choices=[(s.name, s is chosen) for s in sets],
+                       exercises=exercise_choices(chosen, page, values.get("exercises", [])),
                        code=values.get("code", ""), student=values.get("student", ""), seed=values.get("seed", ""),
-                       token_field=service.config.require_token, starter_url=f"/api/v1/starter.py?lang={page.lang}",
-                       server_url=base)
+                       token_field=service.config.require_token, starter_url=f"/api/v1/starter.py?{starter}",
+                       server_url=base, cli_set="" if chosen is sets.default else chosen.name)
+
+
+def unknown_set_text(request: Request, page: Page) -> str:
+    """The page's sentence for a set this server does not grade, naming those it does."""
+    return page.t("page_err_unknown_set", sets=", ".join(service_of(request).all_sets.names))
 
 
 @router.get("/")
 def home(request: Request) -> Response:
-    """The reader's page: choose exercises, paste code or upload a file, optionally a student id; the starter file."""
-    return home_page(request, Page(request, "home"))
+    """The reader's page: choose the set and exercises, paste code or upload a file, optionally a student id; the starter."""
+    page = Page(request, "home")
+    # The set chooser is a GET form (`?set=`), so that choosing a set works without script.
+    asked = request.query_params.get("set", "")
+    if asked and service_of(request).all_sets.get(asked) is None:
+        return home_page(request, page, 422, [unknown_set_text(request, page)])
+    return home_page(request, page, values={"exercise_set": asked})
 
 
 async def read_form(request: Request, body: bytes, limit: int) -> FormData:
@@ -123,6 +139,8 @@ async def incoming_from(form: FormData, lang: str) -> Incoming:
     if not source.strip():
         raise ApiError(422, "invalid_request", "page_err_no_code")
     fields: dict[str, Any] = {"filename": filename, "source": "", "lang": lang}
+    if _field(form, "exercise_set"):
+        fields["exercise_set"] = _field(form, "exercise_set")
     exercises = [v for v in form.getlist("exercises") if isinstance(v, str) and v]
     if exercises:
         fields["exercises"] = exercises
@@ -159,6 +177,7 @@ async def submit_form(request: Request) -> Response:
         form = await read_form(request, body, service.config.max_upload)
         values = {"code": form.get("code") if isinstance(form.get("code"), str) else "",
                   "student": _field(form, "student"), "seed": _field(form, "seed"),
+                  "exercise_set": _field(form, "exercise_set"),
                   "exercises": [v for v in form.getlist("exercises") if isinstance(v, str)]}
         if page.new_csrf or not same_token(_field(form, "csrf"), page.csrf):
             return home_page(request, page, 403, [page.t("page_err_csrf")], values)
@@ -168,7 +187,8 @@ async def submit_form(request: Request) -> Response:
         incoming = await incoming_from(form, page.lang)
         submission_id = await accept_submission(service, request, who, incoming)
     except ApiError as exc:
-        return home_page(request, page, exc.status, [_catalogue_or_text(page, exc.message)], values,
+        text = unknown_set_text(request, page) if exc.code == "unknown_exercise_set" else _catalogue_or_text(page, exc.message)
+        return home_page(request, page, exc.status, [text], values,
                          headers={k: v for k, v in exc.headers.items() if k.lower() == "retry-after"})
     return redirect(f"/submissions/{submission_id}", page)
 

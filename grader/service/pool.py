@@ -25,6 +25,7 @@ from grader.store import Figure
 
 if TYPE_CHECKING:
     from grader.sandbox.supervisor import Sandbox
+    from grader.service.sets import ExerciseSets
     from grader.spec.loader import LoadedExercise
 
 log = logging.getLogger("grader.service")
@@ -44,6 +45,8 @@ class Job:
     """Exercise ids to grade (empty: every exercise of the set)."""
     seed: int
     lang: str
+    exercise_set: str = ""
+    """The name of the set to grade against (empty: the pool's default set); recorded with the submission."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,17 @@ class LocalPool:
     """The warm pool on this machine: one Sandbox, `slots` submissions at a time."""
 
     def __init__(self, exercises: list[LoadedExercise], slots: int, call_timeout: float, total_timeout: float,
-                 memory_mb: int, figures: str, hide: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> None:
+                 memory_mb: int, figures: str, hide: tuple[str, ...] = (), sandbox: Sandbox | None = None,
+                 sets: ExerciseSets | None = None) -> None:
         """`hide`: paths no submission may see (the database); the pool's own spool is hidden too.
 
         `sandbox`: one already started (so that its warm worker imports torch while the caller
-        loads the exercises); by default `start` starts one.
+        loads the exercises); by default `start` starts one. `sets`: every set served, each job
+        graded against the one it names (`exercises` is then the default set's, graded for jobs
+        that name none).
         """
         self.exercises = exercises
+        self.sets = sets
         self.slots = max(1, slots)
         self.call_timeout = call_timeout
         self.total_timeout = total_timeout
@@ -186,16 +193,27 @@ class LocalPool:
                 self._restart(generation, exc)
         raise AssertionError("unreachable")
 
+    def _exercises_of(self, job: Job) -> list[LoadedExercise]:
+        """The exercises of the job's set; ValueError (the job fails, clearly) for a set no longer served."""
+        if self.sets is None or not job.exercise_set:
+            return self.exercises
+        found = self.sets.of_stored(job.exercise_set)
+        if found is None:
+            raise ValueError(f"the exercise set {job.exercise_set!r} is no longer served (this server grades: "
+                             f"{', '.join(self.sets.names)})")
+        return found.exercises
+
     def _grade_on(self, sandbox: Sandbox, job: Job) -> Outcome:
         from grader.grading import GradeOptions, grade_submission
 
         started = time.perf_counter()
-        by_id = {e.spec.id: e for e in self.exercises}
+        available = self._exercises_of(job)
+        by_id = {e.spec.id: e for e in available}
         missing = [w for w in job.exercises if w not in by_id]
         if missing:
             raise ValueError(f"exercises no longer in the set: {', '.join(missing)}")
         # In the order asked for, as `grade -e B -e A` grades them.
-        exercises = [by_id[w] for w in job.exercises] if job.exercises else list(self.exercises)
+        exercises = [by_id[w] for w in job.exercises] if job.exercises else list(available)
         directory = Path(tempfile.mkdtemp(prefix=f"{job.id}-", dir=self._spool))
         try:
             path = directory / disk_name(job.filename)

@@ -138,7 +138,7 @@ class GradingQueue:
         if row is None or row.source is None:
             self._done(submission_id)  # finished or failed already (queued twice): nothing to do
             return
-        job = Job(row.id, row.filename, row.source, row.exercises, row.seed, row.lang)
+        job = Job(row.id, row.filename, row.source, row.exercises, row.seed, row.lang, row.exercise_set)
         created = row.created
         future = self.pool.submit(job)
         future.add_done_callback(lambda done: self._finished(submission_id, created, done))

@@ -166,6 +166,7 @@ def result_view(store: Store, row: SubmissionRow, lang: Lang) -> dict[str, Any]:
     """Everything result.html shows of a submission, in `lang`."""
     view: dict[str, Any] = {
         "id": row.id, "filename": row.filename, "status": row.status, "student": row.student or "",
+        "exercise_set": row.exercise_set,
         "submitted": tr(lang, "page_submitted", time=when(row.created)),
         "page_url": f"/submissions/{row.id}", "api_url": f"/api/v1/submissions/{row.id}", "source_url": None,
         "waiting": row.status in ("queued", "running"), "total": "", "total_class": "",
