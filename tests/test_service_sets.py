@@ -34,7 +34,7 @@ def course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, course):
-    """A service of two sets: `builtin` (the default) and `course`."""
+    """A service of two sets: `course` (the default: the first --exercises DIR) and `builtin`."""
     instance = Server(tmp_path_factory.mktemp("service-sets"), "--jobs", "2", "--rate", "0",
                       "--exercises", str(course)).start()
     yield instance
@@ -62,21 +62,22 @@ def test_each_submission_is_graded_against_its_set_as_grade_does(tmp_path, clien
     expected_course = graded_by_cli(tmp_path, "wrong.py", WRONG, seed, "--exercises", str(course))
     mistake = (EXAMPLES / "mistake_cosine.py").read_text(encoding="utf-8")
     expected_builtin = graded_by_cli(tmp_path, "mistake_cosine.py", mistake, seed)
-    # JSON names the course's set; a multipart upload names the built-in one; naming none is the built-in one too.
+    # JSON names the course's set; a multipart upload names the built-in one; naming none is the course's
+    # (the first --exercises DIR), as `grade --exercises DIR` grades against DIR.
     in_course = submit(client, WRONG, filename="wrong.py", seed=seed, lang="en", exercise_set="course", wait=60)
     in_builtin = client.post("/api/v1/submissions", params={"wait": 60},
                              files={"file": ("mistake_cosine.py", mistake.encode())},
                              data={"seed": str(seed), "lang": "en", "exercise_set": "builtin"})
-    by_default = submit(client, mistake, filename="mistake_cosine.py", seed=seed, lang="en", wait=60)
+    by_default = submit(client, WRONG, filename="wrong.py", seed=seed, lang="en", wait=60)
     for answer in (in_course, in_builtin, by_default):
         assert answer.status_code == 200, answer.text
     course_body, builtin_body, default_body = in_course.json(), in_builtin.json(), by_default.json()
-    assert course_body["exercise_set"] == "course"
-    assert builtin_body["exercise_set"] == default_body["exercise_set"] == "builtin"
+    assert course_body["exercise_set"] == default_body["exercise_set"] == "course"
+    assert builtin_body["exercise_set"] == "builtin"
     assert [e["id"] for e in course_body["scorecard"]["exercises"]] == ["double-it"]
     assert course_body["scorecard"]["score"] == 0.0 and course_body["scorecard"]["max_score"] == 2.0
     for body, expected in ((course_body, expected_course), (builtin_body, expected_builtin),
-                           (default_body, expected_builtin)):
+                           (default_body, expected_course)):
         got = comparable(body["scorecard"])
         assert got == comparable(expected), "; ".join(differences(got, comparable(expected))[:5])
     right = submit(client, RIGHT, seed=seed, exercise_set="course", exercises=["double-it"], wait=60).json()
@@ -96,14 +97,14 @@ def test_grader_submit_names_the_set_and_prints_what_grade_exercises_dir_prints(
     assert submitted.stdout == graded.stdout and "double-it" in submitted.stdout
     unknown = subprocess.run([sys.executable, "-m", "grader.service", "submit", path.name, "--exercise-set", "nope"],
                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
-    assert unknown.returncode == 2 and "this server grades: builtin, course" in unknown.stderr
+    assert unknown.returncode == 2 and "this server grades: course, builtin" in unknown.stderr
 
 
 def test_an_unknown_set_is_422_naming_the_sets(client):
     answer = assert_problem(submit(client, RIGHT, exercise_set="no-such-set"), 422, "unknown_exercise_set")
-    assert "no-such-set" in answer["message"] and "builtin, course" in answer["message"]
+    assert "no-such-set" in answer["message"] and "course, builtin" in answer["message"]
     form = client.post("/api/v1/submissions", files={"file": ("a.py", RIGHT.encode())}, data={"exercise_set": "nope"})
-    assert "builtin, course" in assert_problem(form, 422, "unknown_exercise_set")["message"]
+    assert "course, builtin" in assert_problem(form, 422, "unknown_exercise_set")["message"]
     # An exercise of the other set is not one of this set's.
     other = assert_problem(submit(client, RIGHT, exercise_set="course", exercises=["double-backward"]), 422,
                            "unknown_exercise")
@@ -115,38 +116,42 @@ def test_an_unknown_set_is_422_naming_the_sets(client):
 
 def test_exercises_and_starter_per_set(client):
     default = client.get("/api/v1/exercises").json()
-    assert default["exercise_set"] == "builtin" and [e["id"] for e in default["exercises"]] == BUILTIN_IDS
-    assert default["sets"] == [{"name": "builtin", "default": True, "exercises": BUILTIN_IDS},
-                               {"name": "course", "default": False, "exercises": ["double-it"]}]
-    course = client.get("/api/v1/exercises", params={"set": "course"}).json()
-    assert course["exercise_set"] == "course" and [e["id"] for e in course["exercises"]] == ["double-it"]
-    assert course["exercises"][0]["title"] == {"en": "Double it", "zh": "加倍"}
-    assert course["sets"] == default["sets"]
+    assert default["exercise_set"] == "course" and [e["id"] for e in default["exercises"]] == ["double-it"]
+    assert default["sets"] == [{"name": "course", "default": True, "exercises": ["double-it"]},
+                               {"name": "builtin", "default": False, "exercises": BUILTIN_IDS}]
+    assert default["exercises"][0]["title"] == {"en": "Double it", "zh": "加倍"}
+    builtin = client.get("/api/v1/exercises", params={"set": "builtin"}).json()
+    assert builtin["exercise_set"] == "builtin" and [e["id"] for e in builtin["exercises"]] == BUILTIN_IDS
+    assert builtin["sets"] == default["sets"]
     starter = client.get("/api/v1/starter.py", params={"set": "course"}).text
     assert "def double(x):" in starter and "def f(" not in starter and "--exercises course" in starter
-    assert "def double(" not in client.get("/api/v1/starter.py").text
+    assert "def double(" not in client.get("/api/v1/starter.py", params={"set": "builtin"}).text
 
 
 def test_gradebook_and_statistics_are_per_set(client, server):
     auth = {"Authorization": f"Bearer {token(server.db, 'instructor', 'Prof')}"}
     submit(client, WRONG, student="gina", seed=3, exercise_set="course", wait=60)
     submit(client, (EXAMPLES / "solution.py").read_text(encoding="utf-8"), student="gina", seed=3,
-           exercises=["double-backward"], wait=60)
+           exercise_set="builtin", exercises=["double-backward"], wait=60)
     course_book = client.get("/api/v1/gradebook.csv", params={"set": "course"}, headers=auth)
-    assert course_book.status_code == 200 and "gradebook-course-latest.csv" in course_book.headers["content-disposition"]
+    assert course_book.status_code == 200 and 'filename="gradebook-latest.csv"' in course_book.headers["content-disposition"]
+    assert client.get("/api/v1/gradebook.csv", headers=auth).text == course_book.text  # the default set's
     lines = course_book.text.splitlines()
     assert lines[0] == "student,submission,file,submitted,score,max_score,double-it"
     gina = next(line for line in lines if line.startswith("gina,"))
     assert gina.endswith(",0,2,0")
-    # The default (first) set's gradebook holds gina's built-in submission, not the course's.
-    builtin_book = client.get("/api/v1/gradebook.csv", headers=auth).text.splitlines()
+    # The built-in set's gradebook holds gina's built-in submission, not the course's.
+    builtin = client.get("/api/v1/gradebook.csv", params={"set": "builtin"}, headers=auth)
+    assert "gradebook-builtin-latest.csv" in builtin.headers["content-disposition"]
+    builtin_book = builtin.text.splitlines()
     assert builtin_book[0].endswith(",".join(BUILTIN_IDS))
     assert next(line for line in builtin_book if line.startswith("gina,")).split(",")[4] == "10"
     stats = client.get("/api/v1/stats", params={"set": "course"}, headers=auth).json()
     assert stats["exercise_set"] == "course" and {c["exercise"] for c in stats["checks"]} == {"double-it"}
     values = next(c for c in stats["checks"] if c["check"] == "values")
     assert values["failed"] >= 1 and values["fail_share"] > 0
-    assert client.get("/api/v1/stats", headers=auth).json()["exercise_set"] == "builtin"
+    assert client.get("/api/v1/stats", headers=auth).json()["exercise_set"] == "course"
+    assert client.get("/api/v1/stats", params={"set": "builtin"}, headers=auth).json()["exercise_set"] == "builtin"
     assert_problem(client.get("/api/v1/stats", params={"set": "x"}, headers=auth), 422, "unknown_exercise_set")
 
 
@@ -192,7 +197,9 @@ def test_usage_errors_of_several_sets(tmp_path, course):
     assert named_builtin.returncode == 2 and "'builtin'" in named_builtin.stderr
     alone = serve_fails("--no-builtin", cwd=tmp_path)
     assert alone.returncode == 2 and "--no-builtin needs at least one --exercises DIR" in alone.stderr
-    cluster = serve_fails("--exercises", str(course), "--cluster", "tcp://127.0.0.1:1", cwd=tmp_path)
+    extra = write_course(tmp_path, "extra")
+    cluster = serve_fails("--exercises", str(course), "--exercises", str(extra), "--cluster", "tcp://127.0.0.1:1",
+                          cwd=tmp_path)
     assert cluster.returncode == 2 and "a cluster service grades one exercise set for now" in cluster.stderr
     assert len(cluster.stderr.strip().splitlines()) == 1
     missing = serve_fails("--exercises", str(tmp_path / "absent"), cwd=tmp_path)

@@ -58,12 +58,14 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _set_directories(given: tuple[Path, ...], no_builtin: bool) -> list[Path | None]:
-    """The sets' directories in order (None: the built-in set, first unless --no-builtin); exit 2 on a clash of names."""
+    """The sets' directories in order, the default first (the first DIR given; None, the built-in set, last
+    unless --no-builtin); exit 2 on a clash of names."""
     from grader.service.sets import set_name
 
     if no_builtin and not given:
         fail("grader serve: --no-builtin needs at least one --exercises DIR (otherwise there is nothing to grade)")
-    directories: list[Path | None] = ([] if no_builtin else [None]) + list(given)
+    # A course's own set is the default, as `--exercises DIR` means for `grade`: the built-in one comes after it.
+    directories: list[Path | None] = list(given) + ([] if no_builtin else [None])
     seen: dict[str, Path | None] = {}
     for directory in directories:
         name = set_name(directory)
@@ -92,10 +94,9 @@ def _load_sets(directories: list[Path | None], references: Any) -> Any:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free one).")
 @_db_option
 @click.option("--exercises", "exercises_dirs", type=click.Path(file_okay=False, path_type=Path), multiple=True,
-              metavar="DIR", help="Also grade against this directory of exercise specs, served under its directory's "
-                                  "name (repeatable; the readers choose the set).")
-@click.option("--no-builtin", is_flag=True, help="Do not serve the built-in exercises (set `builtin`); then the first "
-                                                 "--exercises DIR is the default set.")
+              metavar="DIR", help="Grade against this directory of exercise specs, served under its directory's "
+                                  "name (repeatable; the first is the default set, the built-in one is offered too).")
+@click.option("--no-builtin", is_flag=True, help="Do not also serve the built-in exercises (set `builtin`).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of cores", help="Submissions graded at the same time.")
 @click.option("--queue-size", type=click.IntRange(min=1), default=200, show_default=True,
@@ -135,10 +136,12 @@ def serve(host: str, port: int, db: Path, exercises_dirs: tuple[Path, ...], no_b
     from grader.sandbox.isolation import protect_this_process
     from grader.sandbox.platform import check_environment
 
-    directories = _set_directories(exercises_dirs, no_builtin)
+    # A cluster service grades one set for now: the course's own when one is given (as before), without
+    # the built-in set beside it.
+    directories = _set_directories(exercises_dirs, no_builtin or (cluster is not None and len(exercises_dirs) == 1))
     if cluster and len(directories) > 1:
-        fail("grader serve: a cluster service grades one exercise set for now; give --cluster with one set "
-             "(--exercises DIR with --no-builtin, or the built-in set alone)")
+        fail("grader serve: a cluster service grades one exercise set for now; give --cluster with one "
+             "--exercises DIR, or none for the built-in set")
     if not cluster and (problem := check_environment()):  # on a cluster, the workers' machines sandbox
         fail(f"grader serve: {problem}")
     protect_this_process()
