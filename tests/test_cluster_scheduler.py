@@ -7,6 +7,7 @@ grades it once the scheduler is back, and `grader worker` rejoins by itself.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -85,7 +86,9 @@ def test_losing_the_scheduler_mid_batch_fails_the_batch_with_a_clear_message(tmp
     for i in range(6):
         (directory / f"student_{i}.py").write_text(SLOW_SOLUTION, encoding="utf-8")
     command = [str(Path(sys.executable).parent / "grade"), str(directory), "--seed", "1", "-q", "--cluster", cluster.address]
-    grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    # Unbuffered: each report reaches the pipe when it is printed, so the scheduler dies mid-batch.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
     try:
         assert grading.stdout is not None
         seen = []
