@@ -80,6 +80,19 @@ def test_an_unreachable_scheduler_is_a_clear_usage_error(tmp_path):
     assert "grade: cannot reach the Dask scheduler at tcp://127.0.0.1:" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("command", [("grade", "solution.py", "--cluster"), ("grader", "worker"),
+                                     ("grader", "serve", "--port", "0", "--db", "service.db", "--cluster")])
+def test_a_malformed_address_is_one_line_and_exit_2(tmp_path, command):
+    shutil.copyfile(EXAMPLES / "solution.py", tmp_path / "solution.py")
+    arguments = command[1:] if command[0] == "grade" else command  # run_cli runs `grade` unless told `grader`
+    done = run_cli(*arguments, "http://127.0.0.1:8786", cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"{command[0] if command[0] == 'grade' else 'grader ' + command[1]}: 'http://127.0.0.1:8786' is not the address "
+        "of a Dask scheduler: write tcp://HOST:PORT (the scheduler listens on port 8786 unless told otherwise), "
+        "or tls://HOST:PORT"]
+
+
 def test_losing_the_scheduler_mid_batch_fails_the_batch_with_a_clear_message(tmp_path, cluster):
     directory = tmp_path / "class"
     directory.mkdir()

@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from grader.cluster import ClusterError, require_dask
+from grader.cluster import ClusterError, require_dask, scheduler_address
 from grader.cluster.bundle import BundleError, ExerciseBundle, pack
 
 if TYPE_CHECKING:
@@ -156,18 +156,18 @@ class ClusterGrader:
 
         `exercises_root`: the directory of exercise specs to grade against, shipped to the workers.
         """
+        self.address = scheduler_address(address)
         require_dask()
         from distributed import Client
 
-        self.address = address
         self.root = Path(exercises_root).resolve()
         self._bundle: ExerciseBundle | None = None
         self._bundle_future: Any = None
         self._lock = threading.Lock()
         try:
-            self.client = Client(address, timeout=connect_timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}; is it running "
+            self.client = Client(self.address, timeout=connect_timeout, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - whatever Dask raises for it (timeouts, refused, TLS), it is unreachable
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: {exc}; is it running "
                                "(`dask scheduler`), and is the address right?") from None
         try:
             self.workers = self._check_workers(worker_wait)

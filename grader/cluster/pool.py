@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.cluster import ClusterError, require_dask
+from grader.cluster import ClusterError, require_dask, scheduler_address
 from grader.cluster.bundle import BundleError, ExerciseBundle, pack
 from grader.service.pool import Job, Outcome, disk_name
 from grader.store import Figure
@@ -45,8 +45,8 @@ class ClusterPool:
                  total_timeout: float, figures: str, hide: tuple[str, ...] = (),
                  reconnect_every: float = RECONNECT_EVERY) -> None:
         """`exercises`: as the service loaded them (for ids and for scorecards made here); `exercises_root`: shipped to workers."""
+        self.address = scheduler_address(address)  # a malformed one stops `grader serve` at once; an absent one is waited for
         require_dask()
-        self.address = address
         self.exercises = exercises
         self.root = Path(exercises_root).resolve()
         self.call_timeout = call_timeout
