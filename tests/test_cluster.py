@@ -32,6 +32,10 @@ MACHINE_FIELDS = {"isolation"}
 """Decided by the machine at that moment, not by grading (another grader on the machine can sweep job cgroups)."""
 SCHEDULER_SETTINGS = {"distributed.scheduler.allowed-failures": 2, "distributed.scheduler.worker-saturation": 1.0}
 """What docs/scaling.md recommends: three tries for a task whose workers die; nothing queued on a busy worker."""
+TEST_SETTINGS = {"distributed.deploy.lost-worker-timeout": "10 minutes"}
+"""A LocalCluster closes the nanny of a worker that has not come back 15 s after it died: on a loaded
+machine a restarted worker (Dask, the grader, a warm worker) can take longer, and the cluster would
+stay one worker short for every later test. Its nanny brings it back; give it the time."""
 MIXED = ["solution.py", "mistake_cosine.py", "mistake_one_path.py", "mistake_curly_quotes.py", "solution_notebook.ipynb"]
 
 
@@ -61,7 +65,7 @@ def copies(directory: Path, names: list[str], prefix: str = "") -> list[tuple[Pa
 @pytest.fixture(scope="module")
 def cluster():
     """Two Dask worker processes with one thread each, on 127.0.0.1, each with the grader's plugin (a warm worker)."""
-    with dask.config.set(SCHEDULER_SETTINGS):
+    with dask.config.set({**SCHEDULER_SETTINGS, **TEST_SETTINGS}):
         local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                              dashboard_address=None, plugins={GraderPlugin()})
         try:
