@@ -1,8 +1,9 @@
 """A cluster made as docs/scaling.md makes one: `dask scheduler` and `grader worker`, each a process of its own.
 
 The scheduler is killed (SIGKILL) and started again on the same port: a batch of `grade
---cluster` in progress fails with a clear message (exit 2), the service's pool keeps its job and
-grades it once the scheduler is back, and `grader worker` rejoins by itself.
+--cluster` in progress fails with a clear message (exit 2); `grader serve --cluster` grades right
+after a quick restart, and through a longer absence keeps what it is sent (stored, queued, /healthz
+503) and grades it once the scheduler is back; `grader worker` rejoins by itself.
 """
 
 from __future__ import annotations
@@ -126,26 +127,47 @@ def test_losing_the_scheduler_mid_batch_fails_the_batch_with_a_clear_message(tmp
         assert printed.count(f"student_{i}.py  ") <= 1
 
 
-def test_the_service_pool_keeps_a_job_while_the_scheduler_is_away(cluster):
-    from grader.cluster.pool import ClusterPool
-    from grader.service.pool import Job
-    from grader.spec.loader import load_exercises
+def test_the_service_keeps_its_queue_while_the_scheduler_is_away_and_resumes(tmp_path, cluster):
+    """`grader serve --cluster`: submissions taken while the scheduler is gone are stored, wait, and are graded once it is back."""
+    from service_support.server import Server
 
-    cluster.wait_for_worker()  # `grader worker` rejoins a scheduler that came back
-    builtin = load_exercises(builtin_exercises_dir())
-    pool = ClusterPool(cluster.address, builtin, builtin_exercises_dir(), 5.0, 60.0, "none", reconnect_every=1.0)
-    pool.start()
+    cluster.wait_for_worker()  # `grader worker` rejoins a scheduler that came back (after the test before)
+    server = Server(tmp_path / "service", "--cluster", cluster.address, "--rate", "0").start()
     try:
-        first = pool.submit(Job("before", "solution.py", (EXAMPLES / "solution.py").read_bytes(), (), 1, "en"))
-        assert first.result(timeout=300).scorecard["score"] == 50
-        cluster.kill_scheduler()
-        time.sleep(2)
-        waiting = pool.submit(Job("during", "mistake_cosine.py", (EXAMPLES / "mistake_cosine.py").read_bytes(), (), 1, "en"))
-        time.sleep(5)
-        assert not waiting.done() and not pool.healthy() and pool.pending() == 1  # kept, not failed
-        cluster.start_scheduler()
-        outcome = waiting.result(timeout=300)
-        assert outcome.scorecard["score"] == 45 and outcome.scorecard["submission"] == "mistake_cosine.py"
-        assert pool.reconnects >= 1 and pool.healthy()
+        with server.client() as http:
+            before = http.post("/api/v1/submissions", params={"wait": 120},
+                               json={"filename": "solution.py", "source": (EXAMPLES / "solution.py").read_text(), "seed": 1})
+            assert before.json()["status"] == "graded", before.text
+            # A quick restart (systemd's Restart=always): Dask's client reconnects by itself, and what it
+            # held (the exercise bundle) went with the old scheduler; a submission right after is graded.
+            cluster.kill_scheduler()
+            cluster.start_scheduler()
+            quick = http.post("/api/v1/submissions", params={"wait": 240},
+                              json={"filename": "solution.py", "source": (EXAMPLES / "solution.py").read_text(), "seed": 2})
+            assert quick.json()["status"] == "graded", quick.text
+            # A longer absence: submissions are taken and kept, and graded once the scheduler is back.
+            cluster.kill_scheduler()
+            taken = [http.post("/api/v1/submissions", json={"filename": name, "source": (EXAMPLES / name).read_text(),
+                                                            "seed": 1}) for name in ("mistake_cosine.py", "solution_notebook.ipynb")]
+            assert [answer.status_code for answer in taken] == [202, 202], [answer.text for answer in taken]
+            ids = [answer.json()["id"] for answer in taken]
+            deadline = time.monotonic() + 60
+            while http.get("/healthz").status_code != 503 and time.monotonic() < deadline:
+                time.sleep(0.5)  # the pool notices the lost scheduler (Dask's client tries to reconnect first)
+            assert http.get("/healthz").status_code == 503
+            time.sleep(3)
+            assert [http.get(f"/api/v1/submissions/{i}").json()["status"] for i in ids] in (
+                ["queued", "queued"], ["running", "queued"], ["queued", "running"], ["running", "running"])  # kept, not failed
+            cluster.start_scheduler()
+            deadline = time.monotonic() + 300
+            states = {}
+            while time.monotonic() < deadline:
+                states = {i: http.get(f"/api/v1/submissions/{i}").json() for i in ids}
+                if all(state["status"] in ("graded", "failed") for state in states.values()):
+                    break
+                time.sleep(1)
+            assert [states[i]["status"] for i in ids] == ["graded", "graded"], states
+            assert [states[i]["scorecard"]["score"] for i in ids] == [45, 50]
+            assert http.get("/healthz").status_code == 200
     finally:
-        pool.close()
+        server.stop()

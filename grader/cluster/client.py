@@ -163,6 +163,7 @@ class ClusterGrader:
         self.root = Path(exercises_root).resolve()
         self._bundle: ExerciseBundle | None = None
         self._bundle_future: Any = None
+        self._bundle_sends = 0
         self._lock = threading.Lock()
         try:
             self.client = Client(self.address, timeout=connect_timeout, set_as_default=False)
@@ -219,7 +220,10 @@ class ClusterGrader:
         bundle = self.bundle
         with self._lock:
             if self._bundle_future is None or self._bundle_future.status in ("cancelled", "lost", "error"):
-                self._bundle_future = self.client.submit(echo, bundle, key=f"grader-exercises-{bundle.digest[:32]}",
+                # A fresh key when sent again: the client would hand back the cancelled future of a key it knows.
+                self._bundle_sends += 1
+                self._bundle_future = self.client.submit(echo, bundle, key=f"grader-exercises-{bundle.digest[:32]}-"
+                                                                          f"{self._bundle_sends}",
                                                          pure=False)
             return self._bundle_future
 
