@@ -96,6 +96,26 @@ def attachments_from(result: dict[str, Any]) -> dict[tuple[str, str], tuple[Any,
     return {key: tuple(files) for key, files in found.items()}
 
 
+def nothing_listens(address: str) -> str | None:
+    """Why no scheduler can be at `address` right now (no such host, connection refused), or None when one may be.
+
+    Dask keeps trying a refused connection until its timeout; a typo in a host name or a port is
+    said at once instead. Anything slower (a firewall that drops packets) is left to Dask's timeout.
+    """
+    import socket
+
+    host, _, port = address.partition("://")[2].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2.0):
+            return None
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"no host named {host} ({exc})"
+    except ConnectionRefusedError:
+        return f"nothing listens on port {port} of {host}"
+    except OSError:
+        return None  # a timeout or an unreachable network: Dask's own wait decides
+
+
 class RemoteReferences:
     """The `ReferenceLoader` that `load_exercises` takes: the reference worker of a worker of the cluster.
 
@@ -165,6 +185,10 @@ class ClusterGrader:
         self._bundle_future: Any = None
         self._bundle_sends = 0
         self._lock = threading.Lock()
+        refused = nothing_listens(self.address)
+        if refused:
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: {refused}; is it running "
+                               "(`dask scheduler`), and is the address right?")
         try:
             self.client = Client(self.address, timeout=connect_timeout, set_as_default=False)
         except Exception as exc:  # noqa: BLE001 - whatever Dask raises for it (timeouts, refused, TLS), it is unreachable
