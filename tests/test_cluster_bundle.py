@@ -117,3 +117,21 @@ def test_scheduler_addresses_as_dask_reads_them(written, read):
 def test_malformed_scheduler_addresses_are_refused_with_the_expected_form(written):
     with pytest.raises(ClusterError, match=r"is not the address of a Dask scheduler: write tcp://HOST:PORT"):
         scheduler_address(written)
+
+
+def test_python_is_parsed_one_thread_at_a_time():
+    """A Dask worker grades on several threads: CPython 3.11's AST builder is not safe for that (gh-106905)."""
+    import threading
+
+    from grader import source
+
+    callers = [p for p in PACKAGE.parent.rglob("*.py") if "ast.parse(" in p.read_text(encoding="utf-8")]
+    assert callers == [PACKAGE.parent / "source.py"]  # every parse goes through grader.source.parse
+    parsed = []
+    with source._PARSE_LOCK:
+        thread = threading.Thread(target=lambda: parsed.append(source.parse("x = 1")))
+        thread.start()
+        thread.join(timeout=0.5)
+        assert not parsed  # waits for the lock
+    thread.join(timeout=30)
+    assert len(parsed) == 1 and isinstance(parsed[0], ast.Module)
