@@ -125,8 +125,10 @@ def test_grade_dir_on_the_cluster_prints_what_local_grade_prints(tmp_path, clust
     here = run_cli(str(tmp_path / "class"), "--format", "json", "--seed", "77")
     # GRADER_CLUSTER does what --cluster does (the other tests here pass --cluster).
     there = run_cli(str(tmp_path / "class"), "--format", "json", "--seed", "77",
-                    env={"GRADER_CLUSTER": cluster.scheduler_address})
+                    env={"GRADER_CLUSTER": cluster.scheduler_address, "PYTHONPROFILEIMPORTTIME": "1"})
     assert there.returncode == here.returncode == 1, there.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in there.stderr.splitlines() if line.startswith("import time:")]
+    assert "grader.cluster.client" in imported and not [m for m in imported if m.split(".")[0] == "torch"]
     assert comparable(json.loads(there.stdout)) == comparable(json.loads(here.stdout))
     cards = json.loads(there.stdout)["submissions"]
     assert [Path(card["submission"]).name for card in cards] == ["mistake_cosine.py", "mistake_missing_module.py", "solution.py"]
@@ -212,6 +214,7 @@ def test_a_submission_cannot_kill_its_dask_worker(tmp_path, builtin, on_cluster,
     # A scorecard like any other (its last kill, of its own process group, ends its own import).
     assert graded.scorecard.internal_error is None and graded.scorecard.max_score == 10
     assert dask_client.run(os.getpid) == pids  # both Dask workers are the same processes
+    assert set(dask_client.run(faults.imports_torch).values()) == {False}  # only their warm workers import it
     assert dask_client.run(faults.warm_worker_pid) == warm  # and so are their warm workers
 
 
