@@ -6,11 +6,11 @@ Builds a class of N submissions from submissions_example/ (right and wrong mixed
   - latency of `grade solution.py` against `python -c "import torch"` on the same machine;
   - peak memory of the warm worker and of each child, and the grader's own memory over the batch;
   - with --cluster: the same class graded on a Dask LocalCluster (one worker with --jobs threads, as
-    `grader worker --jobs N` runs on a machine) against the local pool, and the scheduler's own cost
-    per task on 10,000 tiny tasks (--cluster ADDRESS uses that cluster instead of a local one).
+    `grader worker --jobs N` runs on a machine) and with the local pool, alternately (--rounds), and
+    the scheduler's own cost per task on 10,000 tiny tasks (--cluster ADDRESS: that cluster instead).
 Every figure is measured in this one run, so ratios compare like with like on a noisy machine.
 
-    python bench/grade_class.py --count 200 --jobs 2 --sample 8 [--cluster]
+    python bench/grade_class.py --count 200 --jobs 2 --sample 8 [--cluster [ADDRESS] --rounds 3]
 """
 
 from __future__ import annotations
@@ -104,9 +104,13 @@ def one_process_each(paths: list[Path], jobs: int, seed: int) -> float:
     return (time.perf_counter() - start) / len(paths)
 
 
-def on_cluster(paths: list[Path], jobs: int, seed: int, address: str | None, tiny: int) -> dict[str, object]:
-    """Grade the class on a Dask cluster (a LocalCluster of one worker with `jobs` threads unless `address`),
-    then time `tiny` tasks that do nothing: the scheduler's own cost per task."""
+def on_cluster(paths: list[Path], jobs: int, seed: int, address: str | None, tiny: int, rounds: int) -> dict[str, object]:
+    """Grade the class on a Dask cluster (a LocalCluster of one worker with `jobs` threads unless `address`) and
+    with the local pool, alternately, `rounds` times; then time `tiny` tasks that do nothing: the scheduler's cost.
+
+    Alternating rounds compare like with like on a machine whose load changes from minute to minute
+    (a shared 2-core machine's does): each round's pair ran under about the same load.
+    """
     import dask
     from distributed import LocalCluster
 
@@ -123,16 +127,23 @@ def on_cluster(paths: list[Path], jobs: int, seed: int, address: str | None, tin
             local = LocalCluster(n_workers=1, threads_per_worker=jobs, processes=True, host="127.0.0.1",
                                  dashboard_address=None, plugins={GraderPlugin()})
         address = local.scheduler_address
+    pairs: list[tuple[float, float]] = []
+    same = True
     try:
         cluster = ClusterGrader(address, builtin_exercises_dir())  # returns once a worker's warm worker is ready
         ready = time.perf_counter() - started
         exercises = load_exercises(builtin_exercises_dir(), references=cluster.references)
         cluster.bundle_future().result()
         submissions = [(p, p.name) for p in paths]
-        start = time.perf_counter()
-        scores = [(g.scorecard.submission, g.scorecard.score)
-                  for g in grade_many(submissions, exercises, cluster, GradeOptions(seed=seed))]
-        seconds = time.perf_counter() - start
+        for _ in range(rounds):
+            here = batch(paths, jobs, seed)
+            start = time.perf_counter()
+            scores = [(g.scorecard.submission, g.scorecard.score)
+                      for g in grade_many(submissions, exercises, cluster, GradeOptions(seed=seed))]
+            pairs.append((float(here["seconds"]), time.perf_counter() - start))  # type: ignore[arg-type]
+            same = same and scores == here["scores"]
+            print(f"  round {len(pairs)}: local pool {pairs[-1][0]:.1f} s, cluster {pairs[-1][1]:.1f} s, "
+                  f"{pairs[-1][1] / pairs[-1][0]:.2f}x (load average {os.getloadavg()[0]:.1f})", flush=True)
         client = cluster.client
         threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
         client.gather(client.map(echo, range(min(tiny, 100)), pure=False))  # the function is known to the workers
@@ -144,8 +155,8 @@ def on_cluster(paths: list[Path], jobs: int, seed: int, address: str | None, tin
     finally:
         if local is not None:
             local.close()
-    return {"seconds": seconds, "per_submission": seconds / len(paths), "ready": ready, "scores": scores,
-            "threads": threads, "local": local is not None, "tiny_seconds": tiny_seconds, "tiny": tiny}
+    return {"pairs": pairs, "ready": ready, "same": same, "threads": threads, "local": local is not None,
+            "tiny_seconds": tiny_seconds, "tiny": tiny}
 
 
 def main() -> None:
@@ -158,6 +169,7 @@ def main() -> None:
     parser.add_argument("--cluster", nargs="?", const="local", metavar="ADDRESS",
                         help="also grade the class on a Dask cluster: a LocalCluster, or the scheduler at ADDRESS")
     parser.add_argument("--tiny-tasks", type=int, default=10_000, help="tiny tasks that measure the scheduler (--cluster)")
+    parser.add_argument("--rounds", type=int, default=3, help="local pool / cluster rounds, alternating (--cluster)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,14 +190,18 @@ def main() -> None:
               f"grader RSS over the batch {', '.join(f'{m:.0f}' for m in result['grader_rss_mb'])} MB")
         print(f"this process's peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
         if args.cluster:
+            print(f"cluster: the class graded {args.rounds} times on each side, alternately:")
             remote = on_cluster(paths, args.jobs, args.seed, None if args.cluster == "local" else args.cluster,
-                                args.tiny_tasks)
+                                args.tiny_tasks, args.rounds)
             where = (f"a LocalCluster (1 worker x {remote['threads']} threads)" if remote["local"]
                      else f"{args.cluster} ({remote['threads']} threads)")
-            there = remote["per_submission"]
-            print(f"cluster: {args.count} submissions in {remote['seconds']:.1f} s on {where}: {there:.3f} s per "
-                  f"submission, {1 / there:.1f} per second; {there / per:.2f}x the local pool (target: at most 1.2x); "
-                  f"scores {'identical' if remote['scores'] == result['scores'] else 'DIFFERENT'} to the local pool's")
+            pairs = remote["pairs"]
+            here, there = (sum(p[i] for p in pairs) / (len(pairs) * args.count) for i in (0, 1))
+            ratios = sorted(p[1] / p[0] for p in pairs)
+            print(f"cluster: {args.count} submissions x {len(pairs)} on {where}: {there:.3f} s per submission, "
+                  f"{1 / there:.1f} per second; local pool in the same rounds {here:.3f} s; {there / here:.2f}x the local "
+                  f"pool (rounds {', '.join(f'{r:.2f}' for r in ratios)}; target: at most 1.2x); scores "
+                  f"{'identical' if remote['same'] else 'DIFFERENT'} to the local pool's")
             print(f"cluster start (scheduler, worker, warm worker ready): {remote['ready']:.1f} s, not counted above")
             tiny = remote["tiny_seconds"]
             print(f"scheduler overhead: {remote['tiny']} tiny tasks in {tiny:.1f} s: {1000 * tiny / remote['tiny']:.2f} ms "

@@ -13,11 +13,13 @@ import io
 import os
 import re
 import stat
+import threading
 import tokenize
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from grader.i18n import Msg, msg
 
@@ -28,6 +30,17 @@ _MAGIC = re.compile(r"^(\s*)(%|!)")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(%|!)")
 # `x?`, `??x`, `torch.autograd.grad?`: IPython's help, which Python cannot read.
 _HELP = re.compile(r"^(\s*)(\?{1,2}[A-Za-z_][\w.]*|[A-Za-z_][\w.]*\?{1,2})\s*$")
+
+# CPython 3.11 counts the depth of the AST it builds in one counter per interpreter, not per
+# thread: two threads parsing at once (a batch's grading threads, a Dask worker's task threads)
+# can make either fail with "SystemError: AST constructor recursion depth mismatch" (gh-106905).
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(source: str, filename: str = "<unknown>", mode: str = "exec") -> Any:
+    """`ast.parse`, one thread at a time (see _PARSE_LOCK)."""
+    with _PARSE_LOCK:
+        return ast.parse(source, filename=filename, mode=mode)
 
 
 class SubmissionError(Exception):
@@ -56,7 +69,7 @@ class Submission:
     @cached_property
     def tree(self) -> ast.Module:
         """The parsed source; raises SyntaxError."""
-        return ast.parse(self.source, filename=self.display)
+        return parse(self.source, filename=self.display)
 
     @property
     def child_filename(self) -> str:
@@ -212,7 +225,7 @@ def has_code(source: str) -> bool:
     A file Python cannot parse has code (wrong code: the syntax error says so).
     """
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return True
     lines = source.splitlines()

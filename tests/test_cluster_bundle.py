@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.cluster import ClusterError, scheduler_address
 from grader.cluster.bundle import BundleError, ExerciseBundle, pack, unpack
 from grader.cluster.client import attachments_from, job_payload, lost_scorecard, task_key
 from grader.cluster.tasks import safe_file_name
@@ -103,3 +104,34 @@ def test_the_cluster_package_never_imports_torch_nor_the_cli():
         names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
         assert not {n for n in names if n == "torch" or n.startswith(("torch.", "grader.cli"))}, path.name
+
+
+@pytest.mark.parametrize("written, read", [("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"), ("sched.course:8786", "tcp://sched.course:8786"),
+                                           ("tls://sched:8786", "tls://sched:8786"), ("tcp://[::1]:8786", "tcp://[::1]:8786")])
+def test_scheduler_addresses_as_dask_reads_them(written, read):
+    assert scheduler_address(written) == read
+
+
+@pytest.mark.parametrize("written", ["", "sched", "tcp://", "tcp://sched", "tcp://sched:0", "tcp://sched:65536", "tcp://:8786",
+                                     "http://sched:8786", "ucx://sched:8786", "tcp://sched:8786/x", "tcp://[nope]:1", "a b:1"])
+def test_malformed_scheduler_addresses_are_refused_with_the_expected_form(written):
+    with pytest.raises(ClusterError, match=r"is not the address of a Dask scheduler: write tcp://HOST:PORT"):
+        scheduler_address(written)
+
+
+def test_python_is_parsed_one_thread_at_a_time():
+    """A Dask worker grades on several threads: CPython 3.11's AST builder is not safe for that (gh-106905)."""
+    import threading
+
+    from grader import source
+
+    callers = [p for p in PACKAGE.parent.rglob("*.py") if "ast.parse(" in p.read_text(encoding="utf-8")]
+    assert callers == [PACKAGE.parent / "source.py"]  # every parse goes through grader.source.parse
+    parsed = []
+    with source._PARSE_LOCK:
+        thread = threading.Thread(target=lambda: parsed.append(source.parse("x = 1")))
+        thread.start()
+        thread.join(timeout=0.5)
+        assert not parsed  # waits for the lock
+    thread.join(timeout=30)
+    assert len(parsed) == 1 and isinstance(parsed[0], ast.Module)

@@ -1,12 +1,14 @@
 """A cluster made as docs/scaling.md makes one: `dask scheduler` and `grader worker`, each a process of its own.
 
 The scheduler is killed (SIGKILL) and started again on the same port: a batch of `grade
---cluster` in progress fails with a clear message (exit 2), the service's pool keeps its job and
-grades it once the scheduler is back, and `grader worker` rejoins by itself.
+--cluster` in progress fails with a clear message (exit 2); `grader serve --cluster` grades right
+after a quick restart, and through a longer absence keeps what it is sent (stored, queued, /healthz
+503) and grades it once the scheduler is back; `grader worker` rejoins by itself.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -74,9 +76,25 @@ def cluster(tmp_path_factory):
 
 def test_an_unreachable_scheduler_is_a_clear_usage_error(tmp_path):
     shutil.copyfile(EXAMPLES / "solution.py", tmp_path / "solution.py")
-    done = run_cli(str(tmp_path / "solution.py"), "--cluster", f"tcp://127.0.0.1:{free_port()}", timeout=120)
+    port = free_port()
+    done = run_cli(str(tmp_path / "solution.py"), "--cluster", f"tcp://127.0.0.1:{port}", timeout=120)
     assert done.returncode == 2
-    assert "grade: cannot reach the Dask scheduler at tcp://127.0.0.1:" in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"grade: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}: nothing listens on port {port} of 127.0.0.1; "
+        "is it running (`dask scheduler`), and is the address right?"]
+
+
+@pytest.mark.parametrize("command", [("grade", "solution.py", "--cluster"), ("grader", "worker"),
+                                     ("grader", "serve", "--port", "0", "--db", "service.db", "--cluster")])
+def test_a_malformed_address_is_one_line_and_exit_2(tmp_path, command):
+    shutil.copyfile(EXAMPLES / "solution.py", tmp_path / "solution.py")
+    arguments = command[1:] if command[0] == "grade" else command  # run_cli runs `grade` unless told `grader`
+    done = run_cli(*arguments, "http://127.0.0.1:8786", cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"{command[0] if command[0] == 'grade' else 'grader ' + command[1]}: 'http://127.0.0.1:8786' is not the address "
+        "of a Dask scheduler: write tcp://HOST:PORT (the scheduler listens on port 8786 unless told otherwise), "
+        "or tls://HOST:PORT"]
 
 
 def test_losing_the_scheduler_mid_batch_fails_the_batch_with_a_clear_message(tmp_path, cluster):
@@ -85,7 +103,9 @@ def test_losing_the_scheduler_mid_batch_fails_the_batch_with_a_clear_message(tmp
     for i in range(6):
         (directory / f"student_{i}.py").write_text(SLOW_SOLUTION, encoding="utf-8")
     command = [str(Path(sys.executable).parent / "grade"), str(directory), "--seed", "1", "-q", "--cluster", cluster.address]
-    grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    # Unbuffered: each report reaches the pipe when it is printed, so the scheduler dies mid-batch.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
     try:
         assert grading.stdout is not None
         seen = []
@@ -110,26 +130,53 @@ def test_losing_the_scheduler_mid_batch_fails_the_batch_with_a_clear_message(tmp
         assert printed.count(f"student_{i}.py  ") <= 1
 
 
-def test_the_service_pool_keeps_a_job_while_the_scheduler_is_away(cluster):
-    from grader.cluster.pool import ClusterPool
-    from grader.service.pool import Job
-    from grader.spec.loader import load_exercises
+def settled(http, ids: list[str], timeout: float = 300) -> list[dict]:
+    """The submissions' states once each is graded or failed (or as they are when `timeout` runs out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = [http.get(f"/api/v1/submissions/{i}").json() for i in ids]
+        if all(state["status"] in ("graded", "failed") for state in states) or time.monotonic() > deadline:
+            return states
+        time.sleep(1)
 
-    cluster.wait_for_worker()  # `grader worker` rejoins a scheduler that came back
-    builtin = load_exercises(builtin_exercises_dir())
-    pool = ClusterPool(cluster.address, builtin, builtin_exercises_dir(), 5.0, 60.0, "none", reconnect_every=1.0)
-    pool.start()
+
+def test_the_service_keeps_its_queue_while_the_scheduler_is_away_and_resumes(tmp_path, cluster):
+    """`grader serve --cluster`: submissions taken while the scheduler is gone are stored, wait, and are graded once it is back."""
+    from service_support.server import Server
+
+    cluster.wait_for_worker()  # `grader worker` rejoins a scheduler that came back (after the test before)
+    server = Server(tmp_path / "service", "--cluster", cluster.address, "--rate", "0").start()
     try:
-        first = pool.submit(Job("before", "solution.py", (EXAMPLES / "solution.py").read_bytes(), (), 1, "en"))
-        assert first.result(timeout=300).scorecard["score"] == 50
-        cluster.kill_scheduler()
-        time.sleep(2)
-        waiting = pool.submit(Job("during", "mistake_cosine.py", (EXAMPLES / "mistake_cosine.py").read_bytes(), (), 1, "en"))
-        time.sleep(5)
-        assert not waiting.done() and not pool.healthy() and pool.pending() == 1  # kept, not failed
-        cluster.start_scheduler()
-        outcome = waiting.result(timeout=300)
-        assert outcome.scorecard["score"] == 45 and outcome.scorecard["submission"] == "mistake_cosine.py"
-        assert pool.reconnects >= 1 and pool.healthy()
+        with server.client() as http:
+            before = http.post("/api/v1/submissions", params={"wait": 120},
+                               json={"filename": "solution.py", "source": (EXAMPLES / "solution.py").read_text(), "seed": 1})
+            assert before.json()["status"] == "graded", before.text
+            # A quick restart (systemd's Restart=always): Dask's client reconnects by itself, and what it
+            # held (the exercise bundle) went with the old scheduler; a submission right after is graded.
+            cluster.kill_scheduler()
+            cluster.start_scheduler()
+            quick = http.post("/api/v1/submissions",
+                              json={"filename": "solution.py", "source": (EXAMPLES / "solution.py").read_text(), "seed": 2})
+            assert quick.status_code == 202, quick.text
+            # Polled, not `?wait=`: the server honours at most 60 s, and the worker may take longer to rejoin here.
+            assert settled(http, [quick.json()["id"]])[0]["status"] == "graded"
+            # A longer absence: submissions are taken and kept, and graded once the scheduler is back.
+            cluster.kill_scheduler()
+            taken = [http.post("/api/v1/submissions", json={"filename": name, "source": (EXAMPLES / name).read_text(),
+                                                            "seed": 1}) for name in ("mistake_cosine.py", "solution_notebook.ipynb")]
+            assert [answer.status_code for answer in taken] == [202, 202], [answer.text for answer in taken]
+            ids = [answer.json()["id"] for answer in taken]
+            deadline = time.monotonic() + 60
+            while http.get("/healthz").status_code != 503 and time.monotonic() < deadline:
+                time.sleep(0.5)  # the pool notices the lost scheduler (Dask's client tries to reconnect first)
+            assert http.get("/healthz").status_code == 503
+            time.sleep(3)
+            assert [http.get(f"/api/v1/submissions/{i}").json()["status"] for i in ids] in (
+                ["queued", "queued"], ["running", "queued"], ["queued", "running"], ["running", "running"])  # kept, not failed
+            cluster.start_scheduler()
+            states = settled(http, ids)
+            assert [state["status"] for state in states] == ["graded", "graded"], states
+            assert [state["scorecard"]["score"] for state in states] == [45, 50]
+            assert http.get("/healthz").status_code == 200
     finally:
-        pool.close()
+        server.stop()

@@ -90,10 +90,11 @@ def worker(address: str, jobs: int, memory_mb: int, namespaces: str, restart: bo
     --nworkers, --dashboard-address, TLS...) go to `dask worker` as they are. A Dask worker
     exits when its scheduler goes away; this command starts it again until stopped (Ctrl-C, SIGTERM).
     """
-    from grader.cluster import ClusterError, require_dask
+    from grader.cluster import ClusterError, require_dask, scheduler_address
     from grader.sandbox.platform import check_environment
 
     try:
+        address = scheduler_address(address)
         require_dask()
     except ClusterError as exc:
         fail(f"grader worker: {exc}")

@@ -19,6 +19,8 @@ modules that use Dask import it themselves, and `ClusterError` lives here.
 
 from __future__ import annotations
 
+import ipaddress
+
 PLUGIN_NAME = "grader-warm-worker"
 """The name the plugin has on every Dask worker (`worker.plugins[PLUGIN_NAME]`)."""
 
@@ -36,3 +38,31 @@ def require_dask() -> None:
         import distributed  # noqa: F401 - only whether it imports
     except ImportError:
         raise ClusterError(f"grading on a cluster needs Dask distributed: {EXTRA_HINT}") from None
+
+
+SCHEMES = ("tcp", "tls", "ws", "wss")
+"""The protocols a scheduler address may name (Dask's others need extras that are not installed: ucx, or are in-process)."""
+
+
+def scheduler_address(address: str) -> str:
+    """`address` as Dask reads it (`tcp://` when no protocol is given); ClusterError with the expected form when malformed.
+
+    Checked here so that a typo is one line and exit 2, not a traceback from deep in Dask or a
+    ten-second wait for a host that cannot exist.
+    """
+    text = address.strip()
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        scheme, rest = "tcp", text
+    host, colon, port = rest.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):  # tcp://[::1]:8786
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            host = ""
+    well_formed = (scheme in SCHEMES and colon and host and port.isdigit() and 0 < int(port) < 65536
+                   and not any(c.isspace() or c in "/?#@" for c in rest))
+    if not well_formed:
+        raise ClusterError(f"{address!r} is not the address of a Dask scheduler: write tcp://HOST:PORT (the scheduler "
+                           f"listens on port 8786 unless told otherwise), or tls://HOST:PORT")
+    return f"{scheme}://{rest}"

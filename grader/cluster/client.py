@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from grader.cluster import ClusterError, require_dask
+from grader.cluster import ClusterError, require_dask, scheduler_address
 from grader.cluster.bundle import BundleError, ExerciseBundle, pack
 
 if TYPE_CHECKING:
@@ -96,6 +96,26 @@ def attachments_from(result: dict[str, Any]) -> dict[tuple[str, str], tuple[Any,
     return {key: tuple(files) for key, files in found.items()}
 
 
+def nothing_listens(address: str) -> str | None:
+    """Why no scheduler can be at `address` right now (no such host, connection refused), or None when one may be.
+
+    Dask keeps trying a refused connection until its timeout; a typo in a host name or a port is
+    said at once instead. Anything slower (a firewall that drops packets) is left to Dask's timeout.
+    """
+    import socket
+
+    host, _, port = address.partition("://")[2].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2.0):
+            return None
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"no host named {host} ({exc})"
+    except ConnectionRefusedError:
+        return f"nothing listens on port {port} of {host}"
+    except OSError:
+        return None  # a timeout or an unreachable network: Dask's own wait decides
+
+
 class RemoteReferences:
     """The `ReferenceLoader` that `load_exercises` takes: the reference worker of a worker of the cluster.
 
@@ -156,18 +176,23 @@ class ClusterGrader:
 
         `exercises_root`: the directory of exercise specs to grade against, shipped to the workers.
         """
+        self.address = scheduler_address(address)
         require_dask()
         from distributed import Client
 
-        self.address = address
         self.root = Path(exercises_root).resolve()
         self._bundle: ExerciseBundle | None = None
         self._bundle_future: Any = None
+        self._bundle_sends = 0
         self._lock = threading.Lock()
+        refused = nothing_listens(self.address)
+        if refused:
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: {refused}; is it running "
+                               "(`dask scheduler`), and is the address right?")
         try:
-            self.client = Client(address, timeout=connect_timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}; is it running "
+            self.client = Client(self.address, timeout=connect_timeout, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - whatever Dask raises for it (timeouts, refused, TLS), it is unreachable
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: {exc}; is it running "
                                "(`dask scheduler`), and is the address right?") from None
         try:
             self.workers = self._check_workers(worker_wait)
@@ -219,7 +244,10 @@ class ClusterGrader:
         bundle = self.bundle
         with self._lock:
             if self._bundle_future is None or self._bundle_future.status in ("cancelled", "lost", "error"):
-                self._bundle_future = self.client.submit(echo, bundle, key=f"grader-exercises-{bundle.digest[:32]}",
+                # A fresh key when sent again: the client would hand back the cancelled future of a key it knows.
+                self._bundle_sends += 1
+                self._bundle_future = self.client.submit(echo, bundle, key=f"grader-exercises-{bundle.digest[:32]}-"
+                                                                          f"{self._bundle_sends}",
                                                          pure=False)
             return self._bundle_future
 

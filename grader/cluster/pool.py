@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.cluster import ClusterError, require_dask
+from grader.cluster import ClusterError, require_dask, scheduler_address
 from grader.cluster.bundle import BundleError, ExerciseBundle, pack
 from grader.service.pool import Job, Outcome, disk_name
 from grader.store import Figure
@@ -45,8 +45,8 @@ class ClusterPool:
                  total_timeout: float, figures: str, hide: tuple[str, ...] = (),
                  reconnect_every: float = RECONNECT_EVERY) -> None:
         """`exercises`: as the service loaded them (for ids and for scorecards made here); `exercises_root`: shipped to workers."""
+        self.address = scheduler_address(address)  # a malformed one stops `grader serve` at once; an absent one is waited for
         require_dask()
-        self.address = address
         self.exercises = exercises
         self.root = Path(exercises_root).resolve()
         self.call_timeout = call_timeout
@@ -62,6 +62,10 @@ class ClusterPool:
         self._lock = threading.Lock()
         self._jobs: dict[str, tuple[Job, Future[Outcome]]] = {}
         self._sent: dict[str, Any] = {}
+        self._sends = 0
+        """Tasks sent so far: part of every key. A Dask client hands back its old future for a key it
+        still knows, so a job (or the bundle) sent again under the same key after a lost scheduler
+        would come back cancelled at once, again and again."""
         self._isolation: dict[str, Any] = {}
         self._closed = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -130,7 +134,10 @@ class ClusterPool:
 
         client = Client(self.address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         assert self._bundle is not None
-        bundle = client.submit(echo, self._bundle, key=f"grader-exercises-{self._bundle.digest[:32]}", pure=False)
+        with self._lock:
+            self._sends += 1
+            key = f"grader-exercises-{self._bundle.digest[:32]}-{self._sends}"
+        bundle = client.submit(echo, self._bundle, key=key, pure=False)
         with self._lock:
             old, self._client, self._bundle_future = self._client, client, bundle
         if old is not None and old is not client:
@@ -195,7 +202,7 @@ class ClusterPool:
 
     def _send(self, job_id: str) -> None:
         """Send one job to the cluster, unless the connection is down (the watcher sends it once it is up)."""
-        from grader.cluster.tasks import grade_job
+        from grader.cluster.tasks import echo, grade_job
 
         with self._lock:
             entry = self._jobs.get(job_id)
@@ -204,8 +211,18 @@ class ClusterPool:
                 return
             job, _ = entry
             try:
-                # The key names the job: a job sent again after a reconnection is the same task.
-                task = client.submit(grade_job, bundle, self._payload(job), key=f"grade-{job.id}", pure=False)
+                if bundle is None or bundle.status in ("cancelled", "lost", "error"):
+                    # Dask's client reconnected by itself (a quick restart of the scheduler), and the
+                    # bundle went with the old scheduler: send it again, under a key of its own.
+                    assert self._bundle is not None
+                    self._sends += 1
+                    bundle = client.submit(echo, self._bundle, pure=False,
+                                           key=f"grader-exercises-{self._bundle.digest[:32]}-{self._sends}")
+                    self._bundle_future = bundle
+                self._sends += 1
+                # Never sent twice at once (only once the last one was cancelled), so one outcome per job.
+                task = client.submit(grade_job, bundle, self._payload(job), key=f"grade-{job.id}-{self._sends}",
+                                     pure=False)
             except Exception as exc:  # noqa: BLE001 - the connection broke just now: the watcher sends it again
                 log.info("could not send job %s to the cluster (%s); it waits", job.id, exc)
                 return

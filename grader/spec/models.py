@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError, field_validator, model_validator
 
 from grader.i18n import Localized
+from grader.source import parse
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """A Python identifier: names of student functions, inputs, calls and reference functions."""
@@ -56,14 +57,14 @@ def _bound_names(tree: ast.AST) -> set[str]:
 
 def unknown_names(expr: str) -> list[str]:
     """The names an expression reads that it could never find: not `x`, `torch`, `math`, a builtin, nor bound in it."""
-    tree = ast.parse(expr, mode="eval")
+    tree = parse(expr, mode="eval")
     known = set(EXPRESSION_NAMES) | set(dir(builtins)) | _bound_names(tree)
     return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - known)
 
 
 def _check_expression(expr: str) -> str:
     try:
-        ast.parse(expr, mode="eval")
+        parse(expr, mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"not a Python expression: {exc.msg}") from None
     unknown = unknown_names(expr)

@@ -49,3 +49,10 @@ def kill_warm_worker(dask_worker) -> int | None:
 def restarts(dask_worker) -> int:
     """How many times this worker's plugin started a new warm worker (for client.run)."""
     return dask_worker.plugins[PLUGIN_NAME].restarts
+
+
+def imports_torch(dask_worker) -> bool:
+    """Whether this Dask worker process has imported torch (for client.run: it must not, its warm worker does)."""
+    import sys
+
+    return "torch" in sys.modules
