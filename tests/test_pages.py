@@ -575,9 +575,14 @@ def test_choosing_the_course_set_by_keyboard_grades_against_it(sets_server, brow
 
     browser.get(sets_server.url + "/?lang=en")
     chooser = Select(browser.find_element(By.ID, "set"))
-    assert [o.text for o in chooser.options] == ["builtin", "course"] and chooser.first_selected_option.text == "builtin"
+    # The course's set is the default (the first --exercises DIR); the built-in one is offered beside it.
+    assert [o.text for o in chooser.options] == ["course", "builtin"] and chooser.first_selected_option.text == "course"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "fieldset.exercises input[type=checkbox]")) == 1
+    # By keyboard: the chooser takes a letter, its button Enter; the page reloads with ?set=... (a GET form).
+    browser.find_element(By.ID, "set").send_keys("b")
+    browser.find_element(By.CSS_SELECTOR, "form.set-chooser button").send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "set=builtin" in d.current_url)
     assert len(browser.find_elements(By.CSS_SELECTOR, "fieldset.exercises input[type=checkbox]")) == 5
-    # By keyboard: the chooser takes a letter, its button Enter; the page reloads with ?set=course (a GET form).
     browser.find_element(By.ID, "set").send_keys("c")
     browser.find_element(By.CSS_SELECTOR, "form.set-chooser button").send_keys(Keys.ENTER)
     wait_for(browser, lambda d: "set=course" in d.current_url)
@@ -614,17 +619,20 @@ def test_the_set_chooser_works_without_javascript(sets_server):
                             headers={"Accept": "application/json"}).json()
         assert stored["exercise_set"] == "course" and stored["max_score"] == 2.0
         unknown = client.get("/", params={"set": "nope"})
-        assert unknown.status_code == 422 and "it grades: builtin, course" in unknown.text
+        assert unknown.status_code == 422 and "it grades: course, builtin" in unknown.text
         refused = client.post("/submissions", data={"csrf": fields["csrf"], "code": WRONG, "exercise_set": "nope"})
-        assert refused.status_code == 422 and "it grades: builtin, course" in refused.text
+        assert refused.status_code == 422 and "it grades: course, builtin" in refused.text
         assert "Traceback" not in refused.text
-        assert "--exercise-set course" in home.text and "--exercise-set" not in client.get("/").text
+        builtin_home = client.get("/", params={"set": "builtin"}).text
+        assert "--exercise-set builtin" in builtin_home and "--exercise-set" not in client.get("/").text
         # The dashboard shows one set at a time: the course's gradebook has its exercise's column.
         assert sign_in(client, token(sets_server.db, "instructor", "Prof")).status_code == 303
         book = client.get("/instructor/gradebook", params={"set": "course"}).text
         assert '<option value="course" selected>course</option>' in book and "<code>double-it</code>" in book
         assert "<code>double-backward</code>" not in book and "pick=latest&amp;set=course" in book
-        assert '<option value="builtin" selected>builtin</option>' in client.get("/instructor/gradebook").text
+        assert '<option value="course" selected>course</option>' in client.get("/instructor/gradebook").text
+        builtin_book = client.get("/instructor/gradebook", params={"set": "builtin"}).text
+        assert '<option value="builtin" selected>builtin</option>' in builtin_book and "<code>double-it</code>" not in builtin_book
 
 
 def test_screenshots_were_saved(shots):
