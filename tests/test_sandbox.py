@@ -410,7 +410,31 @@ def test_the_grader_is_out_of_the_submissions_reach(sandbox):
     record = run(sandbox, source, ["f"])
     imported, read = (item.v for item in record.calls[0].report.value.items)
     assert imported == "ModuleNotFoundError"
-    assert read == "Permission denied" or not record.isolation.file_allow_list
+    # Covered by an empty mount where the child has a mount namespace, refused by Landlock elsewhere.
+    expected = "No such file or directory" if record.isolation.mount_namespace else "Permission denied"
+    assert read == expected or not (record.isolation.file_allow_list or record.isolation.mount_namespace)
+
+
+def test_no_copy_of_the_exercises_on_the_import_path_is_readable(sandbox):
+    """An editable install keeps the built-in exercises, answers included, in site-packages/grader/_exercises."""
+    from grader.sandbox.linux import package_copies
+
+    copies = package_copies()
+    answers = [str(path) for copy in copies for path in sorted(Path(copy).rglob("*.py"))[:20]]
+    assert answers, copies
+    source = ("def f(x):\n"
+              "    seen = []\n"
+              f"    for path in {answers!r}:\n"
+              "        try:\n"
+              "            open(path).read(1)\n"
+              "            seen.append(path)\n"
+              "        except OSError:\n"
+              "            pass\n"
+              "    return seen\n")
+    record = run(sandbox, source, ["f"])
+    assert record.calls[0].status == "returned", record.calls[0]
+    if record.isolation.file_allow_list or record.isolation.mount_namespace:
+        assert [item.v for item in record.calls[0].report.value.items] == []
 
 
 def test_a_lone_surrogate_costs_at_most_the_string_it_is_in(sandbox):

@@ -231,6 +231,47 @@ def checkout_extras() -> list[str]:
     return sorted(str(entry) for entry in root.iterdir() if entry != package and not entry.is_symlink())
 
 
+def package_copies() -> list[str]:
+    """The grader's package directory and every other directory named `grader` on the import path.
+
+    An editable install (the README's) leaves a copy of the built-in exercises, reference answers
+    and model solutions included, in site-packages/grader/_exercises, beside the package that is
+    really imported; neither may be read by a submission (the child has imported what it needs).
+    """
+    package = Path(__file__).resolve().parents[1]
+    found = {str(package)}
+    for entry in sys.path:
+        candidate = Path(entry) / "grader" if entry else None
+        if candidate is not None and candidate.is_dir() and not candidate.is_symlink():
+            found.add(str(candidate.resolve()))
+    return sorted(found)
+
+
+STANDINS = str(Path(__file__).resolve().parent / "standins")
+"""The book's `d2l` helpers: the one part of the grader a submission loads from disk (when it imports d2l)."""
+
+
+def hide_package_copies() -> None:
+    """In the child's mount namespace: an empty read-only tmpfs over every copy of the grader's package,
+    the `d2l` stand-ins bound back at their own path.
+
+    Landlock leaves them out of the allow-list too, but not where they lie under the child's own
+    writable /tmp (a checkout or virtual environment under /tmp), whose rule covers all below it.
+    """
+    standins = os.open(STANDINS, os.O_PATH | os.O_DIRECTORY)
+    try:
+        for copy in package_copies():
+            inside = _is_under(STANDINS, copy)
+            mount("tmpfs", copy, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+            if inside:
+                os.makedirs(STANDINS, mode=0o755, exist_ok=True)
+                mount(f"/proc/self/fd/{standins}", STANDINS, None, MS_BIND)
+                mount(None, STANDINS, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            mount(None, copy, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    finally:
+        os.close(standins)
+
+
 def _closed_ancestor(path: str) -> str | None:
     """The outermost directory on the way to `path` that other users cannot enter (e.g. /root)."""
     current = "/"
@@ -373,6 +414,7 @@ def set_up_file_system(isolation: Isolation, hide: list[str], keep: list[str]) -
                     mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
                 else:
                     mount("/dev/null", path, None, MS_BIND)
+            hide_package_copies()
             if other_users_available():
                 expose_to_other_users(keep)
         except OSError as exc:
@@ -646,7 +688,7 @@ def readable_paths(hidden: list[str] = ()) -> list[str]:  # type: ignore[assignm
     """
     package = Path(__file__).resolve().parents[1]
     checkout = package.parent if (package.parent / "pyproject.toml").is_file() else None
-    excluded = [package, *(Path(os.path.realpath(h)) for h in hidden)]
+    excluded = [*(Path(c) for c in package_copies()), *(Path(os.path.realpath(h)) for h in hidden)]
     if checkout is not None:
         excluded += [entry for entry in checkout.iterdir() if entry != package]
     roots = {Path(os.path.realpath(r)) for r in (sys.prefix, sys.base_prefix, *sys.path) if r}
@@ -658,7 +700,7 @@ def readable_paths(hidden: list[str] = ()) -> list[str]:  # type: ignore[assignm
     found.update(p for p in SYSTEM_READ if os.path.exists(p))
     found.update(os.path.join("/etc", name) for name in ETC_READ if os.path.exists(os.path.join("/etc", name)))
     found.update(p for p in PROC_READ if os.path.exists(p))
-    found.add(str(package / "sandbox" / "standins"))  # loaded from disk only when a submission imports d2l
+    found.add(STANDINS)  # loaded from disk only when a submission imports d2l
     return sorted(found)
 
 
