@@ -140,11 +140,12 @@ class _ForkedChild(ChildHandle):
 class ForkLauncher:
     """The warm worker (`grader.sandbox.zygote`): torch imported once, one fork per child."""
 
-    def __init__(self, platform: Platform, limits: Limits, python: str, namespaces: str) -> None:
+    def __init__(self, platform: Platform, limits: Limits, python: str, namespaces: str, warm_up: bool = True) -> None:
         self.platform = platform
         self.limits = limits
         self.python = python
         self.namespaces = namespaces
+        self.warm_up = warm_up
         self.isolation = Isolation.for_platform(platform)
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
@@ -161,7 +162,8 @@ class ForkLauncher:
         """Start the warm worker (it imports torch) without waiting for it."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._process = subprocess.Popen(
-            [self.python, "-m", "grader.sandbox.zygote", str(theirs.fileno()), self.namespaces],
+            [self.python, "-m", "grader.sandbox.zygote", str(theirs.fileno()), self.namespaces,
+             "warm" if self.warm_up else "cold"],
             pass_fds=[theirs.fileno()], env=base_environment(self.platform), cwd="/", stdin=subprocess.DEVNULL,
             stdout=self._log, stderr=self._log, start_new_session=True,
         )

@@ -99,15 +99,18 @@ class Sandbox:
     """Runs submissions in isolated children: forked from a warm worker, or spawned where there is no fork."""
 
     def __init__(self, limits: Limits | None = None, python: str | None = None, namespaces: str = "auto",
-                 platform: str | None = None) -> None:
-        """`namespaces` is one of isolation.NAMESPACE_MODES; `platform` forces another platform's path (tests)."""
+                 platform: str | None = None, warm_up: bool = True) -> None:
+        """`namespaces` is one of isolation.NAMESPACE_MODES; `platform` forces another platform's path (tests);
+        `warm_up`: more than one submission will come, so the warm worker initialises, once, what each child
+        would on first use (for a single `grade file.py` that would be CPU spent for nothing)."""
         if namespaces not in NAMESPACE_MODES:
             raise ValueError(f"namespaces must be one of {', '.join(NAMESPACE_MODES)}, not {namespaces!r}")
         self.limits = limits or Limits()
         self.python = python or sys.executable
         self.platform: Platform = profile(platform) if platform else current()
         if self.platform.fork:
-            self._launcher: ForkLauncher | SpawnLauncher = ForkLauncher(self.platform, self.limits, self.python, namespaces)
+            self._launcher: ForkLauncher | SpawnLauncher = ForkLauncher(self.platform, self.limits, self.python, namespaces,
+                                                                        warm_up)
         else:
             self._launcher = SpawnLauncher(self.platform, self.limits, self.python)
         self._started = False

@@ -121,7 +121,8 @@ class _Worker:
 def main(argv: list[str]) -> None:
     """Serve `spawn` requests from the grader until it says `quit` or goes away.
 
-    Usage: `python -m grader.sandbox.zygote FD [auto|user|none]` (see isolation.NAMESPACE_MODES).
+    Usage: `python -m grader.sandbox.zygote FD [auto|user|none] [warm|cold]` (see isolation.NAMESPACE_MODES;
+    cold: no warm-up after the first child, for a single submission).
     """
     control = socket.socket(fileno=int(argv[1]))
     preload()
@@ -129,7 +130,9 @@ def main(argv: list[str]) -> None:
     send_message(control, {"op": "ready", "pid": os.getpid(), "isolation": worker.base.to_dict()})
     # Supervisors are reaped by the kernel; the grader learns their fate on the job socket.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    warm = served = False
+    # "cold": one submission only (`grade file.py`); warming up for children that never come is wasted CPU.
+    warm = len(argv) > 3 and argv[3] == "cold"
+    served = False
     while True:
         if served and not warm and not select.select([control], [], [], 0.0)[0]:
             # Warm up after the first child is on its way, when no request waits: the single
