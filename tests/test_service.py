@@ -336,6 +336,35 @@ def test_50_submissions_from_10_clients_equal_grade(tmp_path, server):
 
 # -- operations --------------------------------------------------------------------------------------
 
+def test_every_connection_has_nagles_algorithm_off():
+    # uvicorn serves on our listening socket through asyncio, which turns Nagle off only on sockets
+    # whose protocol is TCP by name; with it on, a kept-alive client waited 40 ms for each reply.
+    import asyncio
+    import socket
+
+    from grader.cli.service import _listen
+
+    listener = _listen("127.0.0.1", 0)
+
+    async def nodelay_of_an_accepted_connection() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        try:
+            return await asyncio.wait_for(seen, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert listener.proto == socket.IPPROTO_TCP
+    assert asyncio.run(nodelay_of_an_accepted_connection()) != 0
+
+
 def test_health_and_metrics(client):
     health = client.get("/healthz").json()
     assert health["ok"] is True and health["slots"] == 2
