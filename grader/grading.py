@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
+from grader.checks.ahead import ReferencesAhead
 from grader.checks.base import Attachment, ReferenceFailure, References, where
 from grader.hints import syntax_hint
 from grader.i18n import Lang, Text, msg
@@ -153,14 +154,16 @@ def _grade(path: Path, exercises: list[LoadedExercise], sandbox: Sandbox, option
         unparsable = msg("syntax_error", msg=type(error).__name__, line=1, source="")
         return Graded(_not_graded(exercises, submission.display, unparsable, lang))
     plans: list[Plan] = []
+    references = ReferencesAhead(sandbox.references)
 
     def plan_for(module: ModuleReport) -> list[dict[str, Any]]:
         plans.append(build_plan([e.spec for e in exercises], module, options.seed, render_figures=options.keep_figures))
+        references.start(exercises, plans[0])  # while the child makes the calls
         return [call.wire() for call in plans[0].calls]
 
     run = sandbox.run(request_for(exercises, submission, options), plan_for, options.call_timeout, options.total_timeout)
     plan = plans[0] if plans else Plan(())
-    return judge_run(exercises, submission, plan, run, options, sandbox.references)
+    return judge_run(exercises, submission, plan, run, options, references)
 
 
 def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Plan, run: RunRecord,

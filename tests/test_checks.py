@@ -38,7 +38,7 @@ def tensor(values, dtype="float64", requires_grad=False):
     return {"t": "tensor", "requires_grad": requires_grad, **encode_array(array, dtype)}
 
 
-def judge(check, reports, functions=("h", "h_grad"), attributes=None, source=SOURCE, reference=None):
+def judge(check, reports, functions=("h", "h_grad"), attributes=None, source=SOURCE, reference=None, references=None):
     """Judge one check given a function from each planned call to its report fields."""
     spec = exercise_model().model_validate({**SPEC, "checks": [check]})
     module = ModuleReport.model_validate_json(json.dumps({
@@ -59,7 +59,8 @@ def judge(check, reports, functions=("h", "h_grad"), attributes=None, source=SOU
         outcomes[call.index] = CallOutcome(call.index, report.outcome, report)
     submission = Submission(path=Path("s.py"), display="s.py", source=source, kind="python")
     # Reference functions run in this process here, answering in plain data as the worker does.
-    context = CheckContext(spec, plan, module, outcomes, submission, InProcessReferences(reference or {}), "unit")
+    references = references or InProcessReferences(reference or {})
+    context = CheckContext(spec, plan, module, outcomes, submission, references, "unit")
     return BUILTIN_KINDS[check["kind"]].judge(spec.checks[0], context)
 
 
@@ -81,6 +82,47 @@ REF = {"double": lambda x: 2 * x}
 def test_compare_passes_on_equal_values():
     verdict = judge(COMPARE, lambda call: returned(tensor(2 * input_of(call))), reference=REF)
     assert verdict.status == "passed"
+
+
+class CountingReferences(InProcessReferences):
+    """In-process references that remember each round trip a worker would make."""
+
+    def __init__(self, functions):
+        super().__init__(functions)
+        self.trips = []
+
+    def call(self, module, function, args):
+        self.trips.append((function, 1))
+        return super().call(module, function, args)
+
+    def call_many(self, module, function, each):
+        self.trips.append((function, len(each)))
+        return [InProcessReferences.call(self, module, function, args) for args in each]
+
+
+def test_the_reference_values_of_a_call_set_come_in_one_round_trip():
+    counting = CountingReferences(REF)
+    check = {**COMPARE, "calls": "points"}
+    verdict = judge(check, lambda call: returned(tensor(2 * input_of(call))), references=counting)
+    assert verdict.status == "passed"
+    assert counting.trips == [("double", 3)]  # three samples, asked for one by one by the check
+
+
+def test_a_reference_that_fails_on_one_sample_of_a_batch_still_blames_the_exercise():
+    from grader.checks.base import ReferenceFailure
+
+    answered = []
+
+    def double_but_not_twice(x):
+        answered.append(x)
+        if len(answered) == 2:
+            raise ValueError("the second sample")
+        return 2 * x
+
+    check = {**COMPARE, "calls": "points"}
+    with pytest.raises(ReferenceFailure, match="double\\(\\) raised ValueError: the second sample"):
+        judge(check, lambda call: returned(tensor(2 * input_of(call))), reference={"double": double_but_not_twice})
+    assert len(answered) == 3  # the batch went on past the failure
 
 
 def test_compare_fails_on_values_and_says_where():

@@ -53,6 +53,16 @@ def test_a_good_spec_loads(tmp_path, sandbox):
     assert reply == {"value": {"t": "int", "v": 6}}
 
 
+def test_a_batch_of_reference_calls_answers_each_in_order_and_an_error_costs_only_its_own(tmp_path, sandbox):
+    reference = "def double(x):\n    return 2 * x\n\ndef inverse(x):\n    return 1 / x\n"
+    loaded = load_exercise(write(tmp_path, GOOD, reference), references=sandbox.references)
+    replies = sandbox.references.call_many(loaded.reference_key, "inverse",
+                                           [[{"kind": "value", "value": v}] for v in (2.0, 0.0, 4.0)])
+    assert replies[0] == {"value": {"t": "float", "v": 0.5}} and replies[2] == {"value": {"t": "float", "v": 0.25}}
+    assert replies[1]["error"]["type"] == "ZeroDivisionError" and replies[1]["error"]["line"] == 5
+    assert sandbox.references.call_many(loaded.reference_key, "inverse", []) == []
+
+
 def test_unknown_field_names_the_line_path_and_a_suggestion(tmp_path):
     found = issues(write(tmp_path, GOOD.replace("points: 2}", "points: 2, rtoll: 0.1}")))
     assert len(found) == 1

@@ -35,6 +35,9 @@ class References(Protocol):
     def call(self, module: str, function: str, args: list[dict[str, Any]]) -> dict[str, Any]:
         """`{"value": <encoded value>}` or `{"error": {type, message, line}}`."""
 
+    def call_many(self, module: str, function: str, each: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """`call` on each argument list (one round trip to a worker): a reply per list, in order."""
+
 
 _VALUE: TypeAdapter[Any] = TypeAdapter(Value)
 
@@ -106,7 +109,8 @@ class CheckContext:
     """Where the exercise's reference functions run (a trusted worker process); None when it has none."""
     reference_key: str = ""
     """The exercise's reference module as `references` knows it."""
-    _references: dict[tuple[str, str, int, int], Value] = field(default_factory=dict)
+    _references: dict[tuple[str, str, int, int], dict[str, Any]] = field(default_factory=dict)
+    """Replies of the reference worker by (function, call set, case, sample), checked when used."""
 
     def calls(self, call_set: str) -> list[CallView]:
         """The calls made for a call set, in order, with their outcomes."""
@@ -156,14 +160,21 @@ class CheckContext:
         described = self.module.functions.get(name)
         return described.line if described else None
 
-    def _reference(self, name: str, args: list[dict[str, Any]]) -> Value:
-        """A reference function's value on these (plain-data) arguments, as plain data."""
+    def _replies(self, name: str, each: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The reference worker's replies for a reference function on each of these (plain-data) argument lists."""
         if self.references is None:
             raise ReferenceFailure(f"{self.exercise.id}: no reference.py, but a check needs reference {name}()")
         try:
-            reply = self.references.call(self.reference_key, name, args)
+            return self.references.call_many(self.reference_key, name, each)
         except Exception as exc:  # noqa: BLE001 - the worker died or hung: the exercise cannot be judged
             raise ReferenceFailure(f"{self.exercise.id}: reference {name}() could not run: {exc}") from None
+
+    def _reference(self, name: str, args: list[dict[str, Any]]) -> Value:
+        """A reference function's value on these (plain-data) arguments, as plain data."""
+        return self._value_of(name, self._replies(name, [args])[0])
+
+    def _value_of(self, name: str, reply: dict[str, Any]) -> Value:
+        """The value in a reply of the reference worker; ReferenceFailure when the reference raised or returned junk."""
         if "error" in reply:
             error = reply["error"] or {}
             line = f" (reference.py line {error['line']})" if error.get("line") else ""
@@ -175,11 +186,19 @@ class CheckContext:
             raise ReferenceFailure(f"{self.exercise.id}: reference {name}() returned what cannot be compared: {exc}") from None
 
     def reference_value(self, name: str, call: PlannedCall) -> Value:
-        """The reference function's result on exactly the arguments of a planned call (cached), as plain data."""
+        """The reference function's result on exactly the arguments of a planned call (cached), as plain data.
+
+        The first asked for fetches the results of every call of its call set in one round trip to
+        the worker: checks ask for them one by one, and a round trip costs more than a reference.
+        """
         key = (name, call.call_set, call.case, call.sample)
         if key not in self._references:
-            self._references[key] = self._reference(name, list(call.args))
-        return self._references[key]
+            wanted = {(name, c.call_set, c.case, c.sample): c for c in self.plan.for_call_set(self.exercise.id, call.call_set)}
+            wanted = {k: c for k, c in wanted.items() if k not in self._references}
+            wanted.setdefault(key, call)
+            replies = self._replies(name, [list(c.args) for c in wanted.values()])
+            self._references.update(zip(wanted, replies))
+        return self._value_of(name, self._references[key])
 
     def reference_curve(self, name: str, x: np.ndarray) -> np.ndarray:
         """A reference function of one float64 tensor evaluated at these points (for plots), as float64."""

@@ -40,6 +40,10 @@ class CompareCheck(CheckBase):
         """The reference function this check calls."""
         return [self.reference]
 
+    def reference_calls(self) -> list[tuple[str, str]]:
+        """Its reference on each call of its call set."""
+        return [(self.reference, self.calls)]
+
 
 def judge_compare(check: CompareCheck, ctx: CheckContext) -> Verdict:
     """Compare each call's result with the reference; the first difference is the message.

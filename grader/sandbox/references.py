@@ -7,6 +7,8 @@ imports each exercise's `reference.py` and answers requests on a private pipe:
 
   load {modules: {key: path}}             -> {functions: {key: [names]}, errors: {key: {type, message, line}}}
   call {module, function, args: [wire]}   -> {value: <encoded value>} | {error: {type, message}}
+  calls {module, function, each: [[wire]]} -> {replies: [<what call answers>]}   (one round trip for
+                                             every call of a call set)
   inputs {args: [wire], on: [[wire] | null]}
                                           -> {errors: [null | {type, message}]}   (builds each argument once;
                                              a function argument is also called on each tensor of `on[i]`)
@@ -119,6 +121,9 @@ class ReferenceServer:
             return self.load(dict(request.get("modules") or {}))
         if op == "call":
             return self.call(str(request.get("module")), str(request.get("function")), list(request.get("args") or []))
+        if op == "calls":
+            module, function = str(request.get("module")), str(request.get("function"))
+            return {"replies": [self.call(module, function, list(args or [])) for args in request.get("each") or []]}
         if op == "inputs":
             return self.inputs(list(request.get("args") or []), list(request.get("on") or []))
         if op == "resolve":
@@ -331,14 +336,22 @@ class ReferenceWorker:
 
         `module` is the reference file's path; it is imported in the worker on first use.
         """
+        return self.call_many(module, function, [args])[0]
+
+    def call_many(self, module: str, function: str, each: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """`call` on each argument list, in one round trip: a reply per list, in order."""
         with self._lock:
             if module not in self._loaded:
                 reply = self._request_locked({"op": "load", "modules": {module: module}})
                 error = (reply.get("errors") or {}).get(module)
                 if error:
-                    return {"error": error}
+                    return [{"error": error} for _ in each]
                 self._loaded[module] = module
-            return self._request_locked({"op": "call", "module": module, "function": function, "args": args})
+            reply = self._request_locked({"op": "calls", "module": module, "function": function, "each": list(each)})
+        replies = reply.get("replies")
+        if not isinstance(replies, list) or len(replies) != len(each) or not all(isinstance(r, dict) for r in replies):
+            raise ReferenceUnavailable("the reference worker answered a batch of calls with something else")
+        return replies
 
     def _close_locked(self) -> None:
         if self._fds is not None:
@@ -377,6 +390,10 @@ class InProcessReferences:
             return {"value": encode_value(target(*[build_argument(a) for a in args]))}
         except Exception as exc:  # noqa: BLE001 - reported like the worker's errors
             return {"error": _error(exc)}
+
+    def call_many(self, module: str, function: str, each: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Like ReferenceWorker.call_many, without a worker."""
+        return [self.call(module, function, args) for args in each]
 
 
 if __name__ == "__main__":

@@ -250,6 +250,11 @@ class CheckBase(SpecModel):
         """The functions of reference.py this check needs."""
         return []
 
+    def reference_calls(self) -> list[tuple[str, str]]:
+        """(reference function, call set): the check wants that function's value on every call of the set,
+        whatever the student returns (so it can be computed while the child still runs)."""
+        return []
+
     def attribute_names(self) -> list[str]:
         """Module-level names of the submission this check reads."""
         return []
