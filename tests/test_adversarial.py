@@ -113,14 +113,19 @@ def _descendants(root: int, table: dict[int, tuple[int, bytes]]) -> list[int]:
 
 
 def assert_nothing_left_running(sandbox: Sandbox, tag: str) -> None:
-    """No process below the warm worker (supervisors included) and none carrying the attack's tag."""
+    """No process below the warm worker (supervisors included) and none carrying the attack's tag.
+
+    The reference worker and the supervisor forked ahead for the next child (and that child) are
+    the warm worker's own, forked from it, never from a submission.
+    """
     worker = sandbox.worker_pid
     assert worker is not None and os.path.exists(f"/proc/{worker}"), "the warm worker died"
     deadline = time.monotonic() + 5.0
     while True:
         table = _process_table()
-        # The reference worker lives below the warm worker too, by design; nothing else may.
-        left = [pid for pid in _descendants(worker, table) if pid != sandbox.references.pid]
+        spare = sandbox.spare_pid()
+        ours = {sandbox.references.pid, spare, *(_descendants(spare, table) if spare else [])}
+        left = [pid for pid in _descendants(worker, table) if pid not in ours]
         tagged = [pid for pid, (_, cmdline) in table.items() if tag.encode() in cmdline and pid != os.getpid()]
         if not left and not tagged:
             return

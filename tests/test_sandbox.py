@@ -7,6 +7,7 @@ import errno
 import os
 import re
 import secrets
+import signal
 import time
 from pathlib import Path
 
@@ -144,6 +145,110 @@ def test_garbage_on_the_report_pipe_costs_only_the_call_that_wrote_it(sandbox):
 def test_unknown_namespace_mode_is_refused():
     with pytest.raises(ValueError, match="auto, user, none"):
         Sandbox(namespaces="sometimes")
+
+
+def test_unknown_warm_up_mode_is_refused():
+    with pytest.raises(ValueError, match="first, soon, never"):
+        Sandbox(warm_up="later")  # type: ignore[arg-type]
+
+
+LAZY_IMPORTS = """
+import sys
+print("lazy:", sorted(m for m in ("sympy", "torch.fx.experimental.symbolic_shapes") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(("when", "warm"), [("first", True), ("never", False)])
+def test_a_worker_that_warms_up_first_starts_even_its_first_child_warm(when, warm):
+    # What the warm-up initialises (sympy and symbolic shapes, for explicit gradients) shows in the
+    # child's modules: a service's first submission finds it done, a single `grade file.py` never
+    # pays for it.
+    with Sandbox(warm_up=when) as box:
+        record = run(box, LAZY_IMPORTS, [])
+    printed = record.output.text()
+    assert ("lazy: ['sympy', 'torch.fx.experimental.symbolic_shapes']" in printed) is warm, printed
+    assert ("lazy: []" in printed) is not warm, printed
+
+
+def _children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if entry.isdigit() and int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not os.path.exists(f"/proc/{pid}"):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _spare_of(box: Sandbox, other_than: int | None = None) -> int:
+    """The supervisor forked ahead, once the warm worker has forked it (it does so when idle)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        spare = box.spare_pid()
+        if spare is not None and spare != other_than and _children_of(spare):
+            return spare
+        time.sleep(0.02)
+    raise AssertionError("no supervisor was forked ahead")
+
+
+ECHO = "def f(x):\n    return x * 2\n"
+
+
+def _echoes(record) -> bool:
+    return record.calls[0].status == "returned" and record.module is not None and record.module.ok
+
+
+@pytest.fixture(scope="module")
+def warm_box():
+    with Sandbox(warm_up="first") as box:
+        yield box
+
+
+def test_the_next_child_waits_ready_in_a_supervisor_forked_ahead_and_a_job_takes_it(warm_box):
+    assert _echoes(run(warm_box, ECHO, ["f"]))
+    first = _spare_of(warm_box)
+    assert len(_children_of(first)) == 1  # its child, waiting for a job in its namespaces
+    assert _echoes(run(warm_box, ECHO, ["f"]))
+    assert _gone(first), "the job did not run on the supervisor forked ahead"
+    assert _spare_of(warm_box, other_than=first) != first  # and the next one is forked
+
+
+@pytest.mark.parametrize("victim", ["child", "supervisor"])
+def test_a_supervisor_forked_ahead_that_died_waiting_costs_no_submission_anything(warm_box, victim):
+    assert _echoes(run(warm_box, ECHO, ["f"]))
+    spare = _spare_of(warm_box)
+    target = _children_of(spare)[0] if victim == "child" else spare
+    os.kill(target, signal.SIGKILL)
+    assert _gone(target)
+    record = run(warm_box, ECHO, ["f"])  # started again from scratch, as if nothing had been forked ahead
+    assert _echoes(record) and not record.import_problem
+
+
+def test_a_single_submission_forks_nothing_ahead():
+    with Sandbox(warm_up="never") as box:
+        assert _echoes(run(box, ECHO, ["f"]))
+        time.sleep(0.5)  # time enough to fork one, were it to
+        assert box.spare_pid() is None
+
+
+def test_the_supervisor_forked_ahead_ends_with_the_warm_worker():
+    with Sandbox(warm_up="first") as box:
+        assert _echoes(run(box, ECHO, ["f"]))
+        spare = _spare_of(box)
+        waiting = _children_of(spare)
+    assert _gone(spare) and all(_gone(pid) for pid in waiting)
 
 
 @needs_namespaces

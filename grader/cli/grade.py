@@ -214,7 +214,7 @@ def grade(paths: tuple[str, ...], exercise_ids: tuple[str, ...], exercises_dir: 
 
         sandbox = connect_or_fail(cluster, exercises_dir, "grade")
     else:
-        sandbox = Sandbox(Limits(memory_mb=memory_mb), warm_up=len(submissions) > 1).start()
+        sandbox = Sandbox(Limits(memory_mb=memory_mb), warm_up="soon" if len(submissions) > 1 else "never").start()
     try:
         from grader.grading import GradeOptions
         from grader.i18n import detect_lang

@@ -154,9 +154,10 @@ def serve(host: str, port: int, db: Path, exercises_dirs: tuple[Path, ...], no_b
     from grader.sandbox.isolation import Limits
     from grader.sandbox.supervisor import Sandbox
 
-    # Started first: the warm worker imports torch while this process loads the rest.
+    # Started first: the warm worker imports torch while this process loads the rest, and warms up
+    # before it is ready, so that no submission after the start waits for that.
     # With --cluster the Dask workers grade and import the reference code; specs are checked here as YAML only.
-    sandbox = None if cluster else Sandbox(Limits(memory_mb=memory_mb)).start()
+    sandbox = None if cluster else Sandbox(Limits(memory_mb=memory_mb), warm_up="first").start()
     try:
         sets = _load_sets(directories, getattr(sandbox, "references", None))
     except SystemExit:

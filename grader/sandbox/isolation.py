@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field, replace
+from typing import Literal
 
 from grader.sandbox.platform import Platform, current
 
@@ -98,6 +99,13 @@ NAMESPACE_MODES = ("auto", "user", "none")
 """How the warm worker isolates children on Linux: `auto` (as root: namespaces and a user of each
 job's own; otherwise inside a user namespace), `user` (a user namespace even as root: the layout
 of an unprivileged grader) or `none` (resource limits only, as where namespaces are forbidden)."""
+
+WarmUp = Literal["first", "soon", "never"]
+WARM_UP_MODES: tuple[WarmUp, ...] = ("first", "soon", "never")
+"""When the warm worker initialises what every child would on first use (torch.func, sympy, fonts):
+`first`, before it reports ready (a service: no submission waits for it); `soon`, once the first
+child is on its way (a batch: the first child does not wait for it); `never` (a single submission:
+CPU spent for children that never come)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ events; the child never can.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox.control import receive_message, send_message
-from grader.sandbox.isolation import Isolation, Limits
+from grader.sandbox.isolation import Isolation, Limits, WarmUp
 from grader.sandbox.platform import ENV_VAR, Platform
 
 READY_TIMEOUT = 120.0
@@ -140,7 +141,7 @@ class _ForkedChild(ChildHandle):
 class ForkLauncher:
     """The warm worker (`grader.sandbox.zygote`): torch imported once, one fork per child."""
 
-    def __init__(self, platform: Platform, limits: Limits, python: str, namespaces: str, warm_up: bool = True) -> None:
+    def __init__(self, platform: Platform, limits: Limits, python: str, namespaces: str, warm_up: WarmUp = "soon") -> None:
         self.platform = platform
         self.limits = limits
         self.python = python
@@ -163,7 +164,7 @@ class ForkLauncher:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._process = subprocess.Popen(
             [self.python, "-m", "grader.sandbox.zygote", str(theirs.fileno()), self.namespaces,
-             "warm" if self.warm_up else "cold"],
+             self.warm_up, json.dumps(self.limits.to_dict())],
             pass_fds=[theirs.fileno()], env=base_environment(self.platform), cwd="/", stdin=subprocess.DEVNULL,
             stdout=self._log, stderr=self._log, start_new_session=True,
         )
@@ -260,6 +261,16 @@ class ForkLauncher:
 
         return requests_write, replies_read, stop, pid
 
+    def spare_pid(self) -> int | None:
+        """The supervisor the warm worker forked ahead for the next child (None while there is none)."""
+        with self._lock:
+            self._wait_ready()
+            assert self._control is not None
+            send_message(self._control, {"op": "status"})
+            reply, _ = receive_message(self._control)
+        spare = reply.get("spare") if reply else None
+        return spare if isinstance(spare, int) else None
+
     def close(self) -> None:
         """Stop the warm worker and anything still running under it."""
         if self._control is not None:
@@ -336,6 +347,10 @@ class SpawnLauncher:
     def log_tail(self) -> str:
         """There is no worker log."""
         return ""
+
+    def spare_pid(self) -> None:
+        """Nothing is forked ahead: each child starts when its job comes."""
+        return None
 
     def launch(self, events: Any, hide: tuple[str, ...]) -> ChildHandle:
         """Start a child in a fresh empty directory; it reports its start in its first frame."""

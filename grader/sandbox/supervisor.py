@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from grader.observations import CallOutcome, CallReport, DoneReport, ModuleReport, SetupReport, parse_frame
-from grader.sandbox.isolation import NAMESPACE_MODES, Isolation, Limits
+from grader.sandbox.isolation import NAMESPACE_MODES, WARM_UP_MODES, Isolation, Limits, WarmUp
 from grader.sandbox.launch import ChildHandle, ForkLauncher, SandboxError, SpawnLauncher
 from grader.sandbox.output import CapturedOutput, OutputSplitter
 from grader.sandbox.references import ReferenceWorker
@@ -99,12 +99,14 @@ class Sandbox:
     """Runs submissions in isolated children: forked from a warm worker, or spawned where there is no fork."""
 
     def __init__(self, limits: Limits | None = None, python: str | None = None, namespaces: str = "auto",
-                 platform: str | None = None, warm_up: bool = True) -> None:
+                 platform: str | None = None, warm_up: WarmUp = "soon") -> None:
         """`namespaces` is one of isolation.NAMESPACE_MODES; `platform` forces another platform's path (tests);
-        `warm_up`: more than one submission will come, so the warm worker initialises, once, what each child
-        would on first use (for a single `grade file.py` that would be CPU spent for nothing)."""
+        `warm_up` (isolation.WARM_UP_MODES) says when the warm worker initialises, once, what each child would
+        on first use: before it is ready (a service), after the first child (a batch) or never (one file)."""
         if namespaces not in NAMESPACE_MODES:
             raise ValueError(f"namespaces must be one of {', '.join(NAMESPACE_MODES)}, not {namespaces!r}")
+        if warm_up not in WARM_UP_MODES:
+            raise ValueError(f"warm_up must be one of {', '.join(WARM_UP_MODES)}, not {warm_up!r}")
         self.limits = limits or Limits()
         self.python = python or sys.executable
         self.platform: Platform = profile(platform) if platform else current()
@@ -126,6 +128,10 @@ class Sandbox:
     def worker_pid(self) -> int | None:
         """The warm worker's process id (None where children are spawned, or before it starts)."""
         return self._launcher.pid
+
+    def spare_pid(self) -> int | None:
+        """The supervisor forked ahead for the next child, its child waiting in its namespaces (None if none)."""
+        return self._launcher.spare_pid()
 
     def wait_ready(self) -> None:
         """Block until the warm worker is ready to start children."""

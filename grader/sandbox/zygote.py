@@ -7,6 +7,11 @@ child that will run the student's code as PID 1 of those namespaces, so that whe
 ends, every process it started ends too. The supervisor reports the child's start and end to
 the grader on a private socket and kills it when the grader asks (timeouts) or goes away.
 
+What does not depend on the job (both forks, the namespaces, the job's cgroup) is done ahead:
+when idle, the warm worker forks the next supervisor, whose child waits in its namespaces for
+its job (the paths to hide and its channels). A job then starts with what depends on it: its
+file system, its user and its allow-list.
+
     grader --ctrl--> zygote --fork--> supervisor --fork--> child (student code)
       ^  <------------------ job socket ---------------------'  (started / ended / kill)
       ^  <--------------- commands, observations, output pipes ---------------------'
@@ -28,7 +33,7 @@ from typing import Any
 
 from grader.sandbox import cgroups
 from grader.sandbox.control import receive_message, send_message
-from grader.sandbox.isolation import Isolation, Limits, apply_limits, kill_group, own_session
+from grader.sandbox.isolation import WARM_UP_MODES, Isolation, Limits, apply_limits, kill_group, own_session
 from grader.sandbox.platform import Platform, current
 
 
@@ -45,6 +50,11 @@ def preload() -> None:
     torch.set_num_threads(1)
     import torch.autograd.functional  # noqa: F401
     import torch.func  # noqa: F401
+    import torch.overrides
+
+    # The recorder names every op it sees through this table, which torch builds on first use:
+    # 20 to 30 ms that every child would otherwise spend again.
+    torch.overrides.resolve_name(torch.sin)
 
     import grader.sandbox.runner  # noqa: F401
 
@@ -121,34 +131,48 @@ class _Worker:
 def main(argv: list[str]) -> None:
     """Serve `spawn` requests from the grader until it says `quit` or goes away.
 
-    Usage: `python -m grader.sandbox.zygote FD [auto|user|none] [warm|cold]` (see isolation.NAMESPACE_MODES;
-    cold: no warm-up after the first child, for a single submission).
+    Usage: `python -m grader.sandbox.zygote FD [auto|user|none] [first|soon|never] [LIMITS]` (see
+    isolation.NAMESPACE_MODES and WARM_UP_MODES; LIMITS: the children's `Limits` as JSON, known ahead).
     """
     control = socket.socket(fileno=int(argv[1]))
     preload()
     worker = _Worker(current(), argv[2] if len(argv) > 2 else "auto")
+    when = argv[3] if len(argv) > 3 and argv[3] in WARM_UP_MODES else "soon"
+    if when == "first":
+        _warm_up()
     send_message(control, {"op": "ready", "pid": os.getpid(), "isolation": worker.base.to_dict()})
     # Supervisors are reaped by the kernel; the grader learns their fate on the job socket.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    # "cold": one submission only (`grade file.py`); warming up for children that never come is wasted CPU.
-    warm = len(argv) > 3 and argv[3] == "cold"
+    warm = when != "soon"  # warm already, or never to be ("never": one submission only, `grade file.py`)
     served = False
+    spare: _Spare | None = None
+    # The next job's limits, most likely: the Sandbox's, then the last job's (a Sandbox keeps its limits).
+    limits: dict[str, Any] | None = _given_limits(argv[4]) if len(argv) > 4 else None
     while True:
-        if served and not warm and not select.select([control], [], [], 0.0)[0]:
+        idle = not select.select([control], [], [], 0.0)[0]
+        if served and not warm and idle:
             # Warm up after the first child is on its way, when no request waits: the single
             # submission of `grade file.py` never waits for this, later children start warm.
             _warm_up()
             warm = True
             continue
+        if when != "never" and warm and spare is None and limits is not None and idle:
+            spare = _Spare.fork(control, worker, limits)  # forked warm: after the warm-up
+            continue
         request, fds = receive_message(control, max_fds=4)
         if request is None or request.get("op") == "quit":
             break
+        if request.get("op") == "status":
+            send_message(control, {"op": "status", "spare": spare.pid if spare else None})
+            continue
         if request.get("op") == "references" and len(fds) == 2:
             # A trusted worker for the instructor's reference code, forked before any student
             # code and never the parent of any: it holds the answers, the children never see it.
             pid = os.fork()
             if pid == 0:
                 control.close()
+                if spare is not None:
+                    spare.discard()  # our copy of its socket would keep it waiting after the warm worker lets it go
                 from grader.sandbox.references import serve
 
                 serve(fds[0], fds[1])
@@ -160,24 +184,80 @@ def main(argv: list[str]) -> None:
             for fd in fds:
                 os.close(fd)
             continue
+        limits = dict(request.get("limits") or {})
+        if spare is not None and spare.limits != limits:
+            spare.discard()
+            spare = None
+        job = {"hide": list(request.get("hide", [])) + worker.hidden}
+        pid = None
+        for _ in range(2):  # a spare that died while it waited is replaced by a fresh supervisor
+            supervisor, spare = spare or _Spare.fork(control, worker, limits, fds), None
+            if supervisor.hand_over(job, fds):
+                pid = supervisor.pid
+                break
+        for fd in fds:
+            os.close(fd)
+        send_message(control, {"op": "spawned", "job": request.get("job"), "pid": pid} if pid else {"op": "failed"})
+        served = True
+    if spare is not None:
+        spare.discard()
+
+
+def _given_limits(text: str) -> dict[str, Any] | None:
+    """The limits given on the command line, if they are limits."""
+    try:
+        given = json.loads(text)
+        Limits(**given)
+    except (ValueError, TypeError):
+        return None
+    return given if isinstance(given, dict) else None
+
+
+class _Spare:
+    """A supervisor forked ahead of its job, its child waiting in its namespaces; the warm worker's side."""
+
+    def __init__(self, pid: int, handover: socket.socket, limits: dict[str, Any]) -> None:
+        self.pid = pid
+        self.handover = handover
+        self.limits = limits
+
+    @classmethod
+    def fork(cls, control: socket.socket, worker: _Worker, limits: dict[str, Any], held: tuple[int, ...] | list[int] = ()) -> _Spare:
+        """Fork a supervisor for the next job with these limits; `held`: descriptors of the warm worker it must not keep."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = os.fork()
         if pid == 0:
             try:
                 control.close()
-                _supervise({**request, "hide": list(request.get("hide", [])) + worker.hidden}, fds, worker)
+                ours.close()
+                for fd in held:
+                    # A job's channels reach it through the socket only: an inherited copy of the
+                    # output pipe would keep it open after the child's end.
+                    os.close(fd)
+                _supervise(Limits(**limits), theirs, worker)
             finally:
                 os._exit(70)
-        for fd in fds:
-            os.close(fd)
-        send_message(control, {"op": "spawned", "job": request.get("job"), "pid": pid})
-        served = True
+        theirs.close()
+        return cls(pid, ours, limits)
+
+    def hand_over(self, job: dict[str, Any], fds: list[int]) -> bool:
+        """Give the supervisor its job and channels (job socket, commands, observations, output); False if it is gone."""
+        try:
+            send_message(self.handover, job, fds)
+            return True
+        except OSError:
+            return False
+        finally:
+            self.handover.close()
+
+    def discard(self) -> None:
+        """Let it go: on the end of its socket, the supervisor ends its child and itself."""
+        self.handover.close()
 
 
-def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None:
-    """The trusted supervisor of one child: start it, report, kill it on request, report its end."""
-    job_fd, commands_fd, observations_fd, output_fd = fds
+def _supervise(limits: Limits, handover: socket.socket, worker: _Worker) -> None:
+    """The trusted supervisor of one child: start it, hand it its job, report, kill it on request, report its end."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    job = socket.socket(fileno=job_fd)
     state = worker.base
     linux_here = worker.platform.namespaces
     if linux_here:
@@ -189,7 +269,6 @@ def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None
     uid = linux.job_uid(os.getpid()) if linux_here else os.getuid()  # before the fork: PID 1 has no parent to ask
     group = None
     if linux_here:
-        limits = Limits(**request.get("limits", {}))
         group, problem = cgroups.JobCgroup.create(limits.memory_mb, limits.processes)
         if group is not None:
             try:
@@ -200,14 +279,29 @@ def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None
                 group, problem = None, f"cgroups: {exc.strerror or exc}"
         if group is None:
             state = state.with_note(problem or "cgroups: unavailable")
-    setup_read, setup_write = os.pipe()
-    child = os.fork()
-    if child == 0:
-        job.close()
-        os.close(setup_read)
-        _child(request, state, worker, uid, commands_fd, observations_fd, output_fd, setup_write)
-    for fd in (setup_write, commands_fd, observations_fd, output_fd):
+    child, to_child, setup_read = _start_child(limits, state, worker, uid, handover)
+    request, fds = _wait_for_job(handover, child)
+    handover.close()
+    if request is None or len(fds) != 4:
+        # Discarded, the warm worker gone, or the child dead while it waited (killed from outside):
+        # the warm worker finds this socket closed and starts the job on a fresh supervisor.
+        for fd in fds:
+            os.close(fd)
+        _kill(child, state)  # still our unreaped child: its PID is not anyone else's
+        os.waitpid(child, 0)
+        if group is not None:
+            group.kill_all(spare=os.getpid())
+            group.leave()
+            group.remove()
+        os._exit(0)
+    job = socket.socket(fileno=fds[0])
+    try:
+        send_message(to_child, {"hide": list(request.get("hide", []))}, fds[1:])
+    except OSError:
+        pass  # it died this very moment: its end is reported as any child's is
+    for fd in fds[1:]:
         os.close(fd)
+    to_child.close()
     setup = _read_all(setup_read)
     try:
         report = json.loads(setup)
@@ -219,8 +313,6 @@ def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None
     if group is not None:
         peak, oom = group.peak_bytes(), group.out_of_memory()
         group.kill_all(spare=os.getpid())
-        group.leave()
-        group.remove()
     if not state.pid_namespace:
         kill_group(child)  # what a PID namespace would have ended with the child
         if linux_here:
@@ -245,7 +337,50 @@ def _supervise(request: dict[str, Any], fds: list[int], worker: _Worker) -> None
         send_message(job, ended)
     except OSError:
         pass
+    if group is not None:
+        # After the report: nothing of the job runs any more, and removing its cgroup waits for the
+        # kernel to finish tearing the last process down (10 to 30 ms the grader need not wait).
+        group.leave()
+        group.remove()
     os._exit(0)
+
+
+def _wait_for_job(handover: socket.socket, child: int) -> tuple[dict[str, Any] | None, list[int]]:
+    """The job the warm worker hands over, with its channels; (None, []) if the child dies first or the warm worker
+    lets go. A dead child cannot be replaced here: it was PID 1 of the job's PID namespace, which died with it."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    try:
+        child_fd = pidfd_open(child) if pidfd_open else None
+    except OSError:
+        child_fd = None
+    try:
+        while True:
+            watched = [handover] + ([child_fd] if child_fd is not None else [])
+            readable, _, _ = select.select(watched, [], [], None if child_fd is not None else 0.5)
+            if handover in readable:
+                return receive_message(handover, max_fds=4)
+            # Looked at, not reaped: the caller kills and reaps it, and a reaped PID could be reused.
+            if child_fd in readable or (child_fd is None and os.waitid(os.P_PID, child, os.WEXITED | os.WNOHANG | os.WNOWAIT)):
+                return None, []
+    finally:
+        if child_fd is not None:
+            os.close(child_fd)
+
+
+def _start_child(limits: Limits, state: Isolation, worker: _Worker, uid: int,
+                 *inherited: socket.socket) -> tuple[int, socket.socket, int]:
+    """Fork the child, which waits for its job: (its pid, the socket to send the job on, its setup report's pipe)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    setup_read, setup_write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        for sock in (ours, *inherited):
+            sock.close()
+        os.close(setup_read)
+        _child(limits, state, worker, uid, theirs, setup_write)
+    theirs.close()
+    os.close(setup_write)
+    return child, ours, setup_read
 
 
 def _read_all(fd: int) -> bytes:
@@ -294,11 +429,10 @@ def _wait_or_kill(job: socket.socket, child: int, state: Isolation) -> tuple[int
                     return status, usage
 
 
-def _child(request: dict[str, Any], state: Isolation, worker: _Worker, uid: int, commands_fd: int,
-           observations_fd: int, output_fd: int, setup_fd: int) -> None:
-    """The child: isolate itself, report how, then hand over to the runner. Never returns."""
+def _child(limits: Limits, state: Isolation, worker: _Worker, uid: int, supervisor: socket.socket, setup_fd: int) -> None:
+    """The child: enter its namespaces, wait for its job, isolate itself for it, report how, then hand over
+    to the runner. Never returns."""
     try:
-        limits = Limits(**request.get("limits", {}))
         # Its own session and group: `kill(0, ...)` then reaches nothing of the grader's.
         state = own_session(state)
         processes: int | None = None
@@ -308,6 +442,12 @@ def _child(request: dict[str, Any], state: Isolation, worker: _Worker, uid: int,
 
             linux.die_with_parent()
             state = linux.enter_child_namespaces(state, worker.namespaces_allowed and state.pid_namespace)
+        request, fds = receive_message(supervisor, max_fds=3)
+        if request is None or len(fds) != 3:
+            os._exit(0)  # discarded before any job
+        supervisor.close()
+        commands_fd, observations_fd, output_fd = fds
+        if worker.platform.namespaces:
             state, workdir = linux.set_up_file_system(state, request.get("hide", []), worker.keep)
             os.chdir(workdir)
             state = linux.drop_privileges(state, workdir, uid, worker.keep)

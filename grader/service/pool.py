@@ -126,7 +126,7 @@ class LocalPool:
         from grader.sandbox.isolation import Limits
         from grader.sandbox.supervisor import Sandbox
 
-        sandbox = self._given or Sandbox(Limits(memory_mb=self.memory_mb)).start()
+        sandbox = self._given or Sandbox(Limits(memory_mb=self.memory_mb), warm_up="first").start()
         self._given = None
         sandbox.wait_ready()
         with self._lock:
@@ -169,7 +169,7 @@ class LocalPool:
             except Exception:  # noqa: BLE001 - it is dead already; what matters is the new one
                 pass
             try:
-                fresh = Sandbox(Limits(memory_mb=self.memory_mb)).start()
+                fresh = Sandbox(Limits(memory_mb=self.memory_mb), warm_up="first").start()
                 fresh.wait_ready()
             except Exception as exc:  # noqa: BLE001 - reported through healthy() and the job's failure
                 self._broken = f"{type(exc).__name__}: {exc}"
