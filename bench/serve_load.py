@@ -7,10 +7,14 @@ Starts `grader serve` on 127.0.0.1 and a free port with a fresh database, then:
     errors, and lost submissions (accepted but not graded in the end);
   - the serving process's peak resident memory (VmHWM), and that it never mapped libtorch;
   - `grade DIR` on the same mix (its own summary line: grading time without start-up), so the
-    throughputs compare like with like; and `grade solution.py` CPU time against `import torch`.
+    throughputs compare like with like; and `grade solution.py` CPU time against `import torch`;
+  - with `--baseline DIR` (a checkout of another revision), the idle latency of servers of both
+    trees, started in turn for `--rounds` rounds, so that a change is measured against the code
+    before it on the same machine in the same minutes.
 Traffic goes to 127.0.0.1 only, and every loop is bounded in time.
 
     python bench/serve_load.py --clients 8 --duration 60 --jobs 2
+    git worktree add /tmp/before HEAD~3 && python bench/serve_load.py --baseline /tmp/before --rounds 3
 """
 
 from __future__ import annotations
@@ -113,12 +117,14 @@ def cpu_seconds(command: list[str], repeat: int) -> float:
 class Service:
     """`grader serve` on a free port with its own database; killed with its process group at the end."""
 
-    def __init__(self, directory: Path, jobs: int, figures: str) -> None:
+    def __init__(self, directory: Path, jobs: int, figures: str, tree: Path | None = None) -> None:
+        """`tree`: serve the grader package of that checkout instead of the installed one."""
         self.log = (directory / "server.log").open("wb")
+        env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
         self.process = subprocess.Popen(
             [str(BIN / "grader"), "serve", "--port", "0", "--db", str(directory / "bench.db"), "--jobs", str(jobs),
              "--rate", "0", "--queue-size", "10000", "--log-level", "warning", "--figures", figures],
-            stdout=self.log, stderr=self.log, cwd=directory, start_new_session=True)
+            stdout=self.log, stderr=self.log, cwd=directory, start_new_session=True, env=env)
         self.path = directory / "server.log"
         self.url = ""
         deadline = time.monotonic() + 180
@@ -161,6 +167,20 @@ def idle_latency(url: str, samples: int, seed: int) -> list[float]:
             if answer.status_code == 200 and answer.json()["status"] == "graded":
                 times.append(time.perf_counter() - started)
     return times
+
+
+def idle_against(baseline: Path, rounds: int, samples: int, jobs: int, figures: str, seed: int) -> dict[str, list[float]]:
+    """Idle latency of this tree's server and of the baseline's, started in turn `rounds` times."""
+    found: dict[str, list[float]] = {"baseline": [], "this tree": []}
+    for _ in range(rounds):
+        for name, tree in (("baseline", baseline), ("this tree", ROOT)):
+            with tempfile.TemporaryDirectory() as directory:
+                service = Service(Path(directory), jobs, figures, tree)
+                try:
+                    found[name] += idle_latency(service.url, samples, seed)
+                finally:
+                    service.stop()
+    return found
 
 
 def load(url: str, files: list[Path], clients: int, duration: float, seed: int) -> dict[str, object]:
@@ -224,7 +244,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--figures", choices=["all", "drawn", "none"], default="none",
                         help="the server's --figures (none: as grade DIR, which keeps none; all: grade DIR --artifacts)")
+    parser.add_argument("--baseline", type=Path, help="a checkout of another revision: its idle latency too, alternated")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the alternation with --baseline (default 3)")
     args = parser.parse_args()
+    if args.baseline and not (args.baseline / "grader" / "__init__.py").is_file():
+        parser.error(f"--baseline {args.baseline}: not a checkout of the grader (no grader/__init__.py there)")
     files = mix()
     print(f"machine: {machine()}")
     print(f"mix: {len(files)} example submissions; server (--figures {args.figures}) and grade DIR with --jobs {args.jobs}",
@@ -269,6 +293,14 @@ def main() -> None:
                                    f"libtorch mapped: {'yes' if torch_mapped else 'no'}"),
         ("grade solution.py CPU / import torch CPU", f"{grade_cpu:.2f} s / {torch_cpu:.2f} s: {grade_cpu / torch_cpu:.2f}x"),
     ]
+    if args.baseline:
+        against = idle_against(args.baseline, args.rounds, args.idle, args.jobs, args.figures, args.seed)
+        for name, times in against.items():
+            rows.append((f"idle, alternated ({args.rounds} rounds): {name}",
+                         f"p50 {percentile(times, 50):.3f} s, p95 {percentile(times, 95):.3f} s ({len(times)})"))
+        ours, theirs = against["this tree"], against["baseline"]
+        rows.append(("idle, this tree / baseline", f"p50 {percentile(ours, 50) / percentile(theirs, 50):.2f}x, "
+                                                   f"p95 {percentile(ours, 95) / percentile(theirs, 95):.2f}x"))
     width = max(len(name) for name, _ in rows)
     print()
     for name, value in rows:

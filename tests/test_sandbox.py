@@ -251,6 +251,37 @@ def test_the_supervisor_forked_ahead_ends_with_the_warm_worker():
     assert _gone(spare) and all(_gone(pid) for pid in waiting)
 
 
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polling"])
+def test_a_supervisor_waiting_for_its_job_notices_its_child_die_and_leaves_it_to_be_reaped(monkeypatch, pidfd):
+    import socket
+
+    from grader.sandbox.control import send_message
+    from grader.sandbox.zygote import _wait_for_job
+
+    if not pidfd:
+        monkeypatch.delattr(os, "pidfd_open", raising=False)  # as on macOS
+    ours, theirs = socket.socketpair()
+    child = os.fork()
+    if child == 0:
+        os._exit(7)
+    assert _wait_for_job(theirs, child) == (None, [])
+    assert os.WEXITSTATUS(os.waitpid(child, 0)[1]) == 7  # not reaped by the look: its PID was never free for reuse
+    waiting = os.fork()
+    if waiting == 0:
+        time.sleep(30)
+        os._exit(0)
+    try:
+        read, write = os.pipe()
+        send_message(ours, {"hide": ["/x"]}, [read])
+        request, fds = _wait_for_job(theirs, waiting)
+        assert request == {"hide": ["/x"]} and len(fds) == 1
+        for fd in (read, write, *fds):
+            os.close(fd)
+    finally:
+        os.kill(waiting, signal.SIGKILL)
+        os.waitpid(waiting, 0)
+
+
 @needs_namespaces
 def test_each_mount_can_be_made_read_only_one_by_one(tmp_path):
     """The fallback of mount_setattr(2): a read-only remount of every mount point keeps its flags."""

@@ -28,6 +28,7 @@ import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -222,7 +223,7 @@ class _Spare:
         self.limits = limits
 
     @classmethod
-    def fork(cls, control: socket.socket, worker: _Worker, limits: dict[str, Any], held: tuple[int, ...] | list[int] = ()) -> _Spare:
+    def fork(cls, control: socket.socket, worker: _Worker, limits: dict[str, Any], held: Sequence[int] = ()) -> _Spare:
         """Fork a supervisor for the next job with these limits; `held`: descriptors of the warm worker it must not keep."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = os.fork()
@@ -359,8 +360,10 @@ def _wait_for_job(handover: socket.socket, child: int) -> tuple[dict[str, Any] |
             readable, _, _ = select.select(watched, [], [], None if child_fd is not None else 0.5)
             if handover in readable:
                 return receive_message(handover, max_fds=4)
+            if child_fd in readable:
+                return None, []
             # Looked at, not reaped: the caller kills and reaps it, and a reaped PID could be reused.
-            if child_fd in readable or (child_fd is None and os.waitid(os.P_PID, child, os.WEXITED | os.WNOHANG | os.WNOWAIT)):
+            if child_fd is None and os.waitid(os.P_PID, child, os.WEXITED | os.WNOHANG | os.WNOWAIT):
                 return None, []
     finally:
         if child_fd is not None:
