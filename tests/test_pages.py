@@ -633,6 +633,18 @@ def test_the_set_chooser_works_without_javascript(sets_server):
         assert '<option value="course" selected>course</option>' in client.get("/instructor/gradebook").text
         builtin_book = client.get("/instructor/gradebook", params={"set": "builtin"}).text
         assert '<option value="builtin" selected>builtin</option>' in builtin_book and "<code>double-it</code>" not in builtin_book
+        # A set this server does not grade is said so, as the reader's page says it, above the default set.
+        for path in ("/instructor", "/instructor/gradebook", "/instructor/submissions"):
+            stale = client.get(path, params={"set": "nope", "lang": "en"})
+            assert stale.status_code == 422 and 'role="alert"><p>This server has no such exercise set; it grades: ' \
+                'course, builtin.</p>' in stale.text, path
+            assert '<option value="course" selected>course</option>' in stale.text or path.endswith("submissions"), path
+        assert "本服务器没有这个练习集" in client.get("/instructor", params={"set": "nope", "lang": "zh"}).text
+        assert "no such exercise set" not in client.get("/instructor", params={"set": "course", "lang": "en"}).text
+        csv_answer = client.get("/instructor/gradebook.csv", params={"set": "nope"})
+        assert csv_answer.status_code == 422 and "course, builtin" in csv_answer.text
+        assert client.get("/instructor/gradebook.csv", params={"set": "course"}).text.startswith(
+            "student,submission,file,submitted,score,max_score,double-it")
 
 
 def test_screenshots_were_saved(shots):

@@ -23,6 +23,7 @@ from grader.service.api import gradebook as gradebook_csv_of
 from grader.service.api import read_body, service_of
 from grader.service.app import ApiError
 from grader.service.auth import verify
+from grader.service.pages import unknown_set_text
 from grader.service.sessions import SESSION_COOKIE, Session, Sessions, same_token
 from grader.service.sets import ExerciseSet
 from grader.service.views import points, when
@@ -61,6 +62,12 @@ def set_of(request: Request) -> ExerciseSet:
     return sets.get(request.query_params.get("set")) or sets.default
 
 
+def unknown_set(request: Request) -> bool:
+    """Whether `?set=` names a set this server does not grade (the page then says so, and shows the default)."""
+    asked = request.query_params.get("set", "")
+    return bool(asked) and service_of(request).all_sets.get(asked) is None
+
+
 def graded_cards(request: Request, pick: str) -> list[tuple[Any, analytics.CardSummary]]:
     """One graded submission per student of the shown set (`latest` or `best`) with the summary of its scorecard."""
     store = service_of(request).store
@@ -88,8 +95,11 @@ def dashboard(request: Request, page: Page, session: Session, template: str, tab
     choices = [(s.name, s is shown) for s in service_of(request).all_sets]
     # Links keep the set shown; a server of one set keeps the URLs it always had.
     set_query = "&" + urllib.parse.urlencode({"set": shown.name}) if len(choices) > 1 else ""
-    return page.render(template, session_name=session.name, tab=tab, pick=pick_of(request), set_name=shown.name,
-                       set_choices=choices, set_query=set_query, **values)
+    # A set this server does not grade (an old link, a typo): said, as the API's 422 says it, above the default set.
+    problem = unknown_set_text(request, page) if unknown_set(request) else ""
+    return page.render(template, status=422 if problem else 200, session_name=session.name, tab=tab,
+                       pick=pick_of(request), set_name=shown.name, set_choices=choices, set_query=set_query,
+                       set_problem=problem, **values)
 
 
 def _guarded(request: Request) -> tuple[Page, Session | None, Response | None]:
@@ -318,6 +328,8 @@ async def gradebook_csv(request: Request) -> Response:
     page, session, refused = _guarded(request)
     if session is None:
         return refused  # type: ignore[return-value]
-    response = await run_in_threadpool(gradebook_csv_of, request, pick_of(request), set_of(request).name)  # type: ignore[arg-type]
+    # The set asked for, as the API takes it: a set this server does not grade is its 422, not the default's CSV.
+    asked = request.query_params.get("set") or None
+    response = await run_in_threadpool(gradebook_csv_of, request, pick_of(request), asked)  # type: ignore[arg-type]
     response.headers["Cache-Control"] = "no-store"
     return response
