@@ -204,6 +204,25 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
     return Graded(scorecard.for_students(run.private_output.total), shown, full=scorecard)
 
 
+def plain_attachments(graded: Graded, lang: Lang) -> list[tuple[str, str, str, str, bytes]]:
+    """(exercise, check, kind, file name, JSON) of each attachment that is also plain data (an overlay's curves), in
+    `lang`: what the result page draws as SVG without matplotlib. One that cannot be made is logged and left out."""
+    import json
+
+    found = []
+    for (exercise, check), attachments in graded.attachments.items():
+        for attachment in attachments:
+            if attachment.plain is None:
+                continue
+            try:
+                data = json.dumps(attachment.plain(lang), allow_nan=False, separators=(",", ":")).encode()
+            except Exception:  # noqa: BLE001 - a picture is never worth the scorecard: grade without it
+                _log.exception("%s: the plain data of %s could not be made", graded.scorecard.submission, attachment.name)
+                continue
+            found.append((exercise, check, f"{attachment.kind}-data", f"{Path(attachment.name).stem}.json", data))
+    return found
+
+
 def save_attachments(graded: Graded, directory: Path, lang: Lang | None = None) -> Scorecard:
     """Write a graded submission's attachments under `directory`, their words in `lang` (default: the
     scorecard's); the scorecard names the files."""

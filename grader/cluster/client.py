@@ -54,12 +54,12 @@ def task_key(index: int, display: str, token: str) -> str:
 
 
 def job_payload(name: str, display: str, source: bytes, exercise_ids: tuple[str, ...], options: GradeOptions,
-                figures: str) -> dict[str, Any]:
-    """A job as plain data (`grader.cluster.tasks.grade_job` reads it)."""
+                figures: str, plain: bool = False) -> dict[str, Any]:
+    """A job as plain data (`grader.cluster.tasks.grade_job` reads it); `plain`: the overlays' curves back too."""
     fields = dataclasses.asdict(options)
     fields["hide"] = list(fields.get("hide", ()))
     return {"name": name, "display": display, "source": source, "exercises": list(exercise_ids),
-            "options": fields, "figures": figures}
+            "options": fields, "figures": figures, "plain": plain}
 
 
 def lost_scorecard(exercises: list[LoadedExercise], display: str, tries: int | None, lang: str,

@@ -198,7 +198,8 @@ class ClusterPool:
 
         options = GradeOptions(seed=job.seed, call_timeout=self.call_timeout, total_timeout=self.total_timeout,
                                lang=job.lang, hide=self.hide, keep_figures=self.figures != "none")  # type: ignore[arg-type]
-        return job_payload(disk_name(job.filename), job.filename, job.source, tuple(job.exercises), options, self.figures)
+        return job_payload(disk_name(job.filename), job.filename, job.source, tuple(job.exercises), options, self.figures,
+                           plain=self.figures != "none")
 
     def _send(self, job_id: str) -> None:
         """Send one job to the cluster, unless the connection is down (the watcher sends it once it is up)."""
@@ -276,7 +277,7 @@ class ClusterPool:
 
         card = Scorecard.model_validate(result["scorecard"])  # validated on arrival, stored in its own JSON form
         figures = tuple(Figure(f"{a['exercise']}.{a['check']}.{a['name']}", a["exercise"], a["check"], a["kind"], bytes(a["data"]))
-                        for a in result.get("attachments", ()))
+                        for a in (*result.get("plain", ()), *result.get("attachments", ())))
         return Outcome(card.model_dump(mode="json"), figures, float(result.get("seconds", 0.0)))
 
     def _lost(self, job: Job, exc: Exception) -> Outcome:

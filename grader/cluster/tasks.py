@@ -64,12 +64,13 @@ def grade_job(bundle: ExerciseBundle, job: dict[str, Any]) -> dict[str, Any]:
 
     `job`: `name` (the file name to grade it under: the child's module name and tracebacks come
     from it), `display`, `source` (bytes), `exercises` (ids, in order; empty: all), `options`
-    (GradeOptions fields), `figures` (one of FIGURE_CHOICES). The result is `{"scorecard",
-    "attachments", "worker", "pid", "seconds"}`, or `{"reference_failure": message}` when the
-    exercise's reference code is broken (not the submission's fault: the batch stops, as locally).
+    (GradeOptions fields), `figures` (one of FIGURE_CHOICES), `plain` (also the overlays' curves as
+    data, for the service's result page). The result is `{"scorecard", "attachments", "plain",
+    "worker", "pid", "seconds"}`, or `{"reference_failure": message}` when the exercise's reference
+    code is broken (not the submission's fault: the batch stops, as locally).
     """
     from grader.checks.base import ReferenceFailure
-    from grader.grading import GradeOptions, grade_submission
+    from grader.grading import GradeOptions, grade_submission, plain_attachments
     from grader.spec.loader import SpecError
 
     started = time.perf_counter()
@@ -98,8 +99,10 @@ def grade_job(bundle: ExerciseBundle, job: dict[str, Any]) -> dict[str, Any]:
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     assert graded is not None
+    plain = plain_attachments(graded, options.lang) if job.get("plain") else []
     return {"scorecard": graded.scorecard.model_dump(mode="json"),
             "attachments": rendered_attachments(graded, str(job.get("figures", "none")), options.lang),
+            "plain": [{"exercise": e, "check": c, "kind": k, "name": n, "data": d} for e, c, k, n, d in plain],
             "worker": _address(), "pid": os.getpid(), "seconds": time.perf_counter() - started}
 
 

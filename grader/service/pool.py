@@ -10,7 +10,6 @@ Heavy modules are imported in `start`, not when this module is.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -18,7 +17,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from grader.store import Figure
@@ -204,7 +203,7 @@ class LocalPool:
         return found.exercises
 
     def _grade_on(self, sandbox: Sandbox, job: Job) -> Outcome:
-        from grader.grading import GradeOptions, grade_submission
+        from grader.grading import GradeOptions, grade_submission, plain_attachments
 
         started = time.perf_counter()
         available = self._exercises_of(job)
@@ -224,17 +223,12 @@ class LocalPool:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         figures = []
+        if self.figures != "none":
+            # The overlay's curves as data: the result page draws them as SVG, without matplotlib here.
+            figures += [Figure(f"{exercise}.{check}.{name}", exercise, check, kind, data)
+                        for exercise, check, kind, name, data in plain_attachments(graded, job.lang)]  # type: ignore[arg-type]
         for (exercise, check), attachments in (graded.attachments.items() if self.figures != "none" else ()):
             for attachment in attachments:
-                if attachment.plain is not None and self.figures != "none":
-                    # The overlay's curves as data: the result page draws them as SVG, without matplotlib here.
-                    try:
-                        data = json.dumps(attachment.plain(job.lang), allow_nan=False, separators=(",", ":"))
-                    except Exception:  # a picture is never worth the scorecard: grade without it
-                        log.exception("%s: the plain data of %s could not be made", job.id, attachment.name)
-                    else:
-                        figures.append(Figure(f"{exercise}.{check}.{PurePath(attachment.name).stem}.json", exercise,
-                                              check, f"{attachment.kind}-data", data.encode()))
                 if self.figures == "drawn" and attachment.kind != "figure":
                     continue
                 # Overlays are drawn here (from plain arrays) in the language of the submitter.
