@@ -6,6 +6,7 @@ reporters' default) and chooses the words of attachments when they are written.
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from dataclasses import dataclass, field, replace
@@ -204,11 +205,23 @@ def judge_run(exercises: list[LoadedExercise], submission: Submission, plan: Pla
     return Graded(scorecard.for_students(run.private_output.total), shown, full=scorecard)
 
 
+FIGURE_CHOICES = ("none", "drawn", "all")
+"""Which attachments a grading keeps (a service's `--figures`, a cluster job's): none, the student's own
+figures, or those and the overlays."""
+
+
+def kept_attachments(graded: Graded, figures: str) -> list[tuple[str, str, Attachment]]:
+    """(exercise, check, attachment) of each attachment kept under `figures` (one of FIGURE_CHOICES)."""
+    if figures not in FIGURE_CHOICES:
+        raise ValueError(f"figures must be one of {', '.join(FIGURE_CHOICES)}, not {figures!r}")
+    return [(exercise, check, attachment) for (exercise, check), attachments in graded.attachments.items()
+            for attachment in attachments
+            if figures == "all" or (figures == "drawn" and attachment.kind == "figure")]
+
+
 def plain_attachments(graded: Graded, lang: Lang) -> list[tuple[str, str, str, str, bytes]]:
     """(exercise, check, kind, file name, JSON) of each attachment that is also plain data (an overlay's curves), in
     `lang`: what the result page draws as SVG without matplotlib. One that cannot be made is logged and left out."""
-    import json
-
     found = []
     for (exercise, check), attachments in graded.attachments.items():
         for attachment in attachments:

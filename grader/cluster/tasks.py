@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 
 _install_lock = threading.Lock()
 
-FIGURE_CHOICES = ("none", "drawn", "all")
-"""Which attachments a job wants back: none, the student's own figures, or those and the overlays."""
-
-
 def worker_plugin() -> GraderPlugin:
     """This Dask worker's grader plugin, set up here on first use when the worker was started without it.
 
@@ -64,7 +60,7 @@ def grade_job(bundle: ExerciseBundle, job: dict[str, Any]) -> dict[str, Any]:
 
     `job`: `name` (the file name to grade it under: the child's module name and tracebacks come
     from it), `display`, `source` (bytes), `exercises` (ids, in order; empty: all), `options`
-    (GradeOptions fields), `figures` (one of FIGURE_CHOICES), `plain` (also the overlays' curves as
+    (GradeOptions fields), `figures` (one of grading.FIGURE_CHOICES), `plain` (also the overlays' curves as
     data, for the service's result page). The result is `{"scorecard", "attachments", "plain",
     "worker", "pid", "seconds"}`, or `{"reference_failure": message}` when the exercise's reference
     code is broken (not the submission's fault: the batch stops, as locally).
@@ -119,19 +115,15 @@ def _select(exercises: list[Any], wanted: tuple[str, ...]) -> list[Any]:
 
 def rendered_attachments(graded: Graded, figures: str, lang: str) -> list[dict[str, Any]]:
     """The attachments a job asked for, rendered to bytes here (in `lang`), with their descriptions as JSON data."""
+    from grader.grading import kept_attachments
     from grader.scorecard import Artifact
 
-    if figures not in FIGURE_CHOICES:
-        raise ValueError(f"figures must be one of {', '.join(FIGURE_CHOICES)}, not {figures!r}")
     found = []
-    for (exercise, check), attachments in graded.attachments.items():
-        for attachment in attachments:
-            if figures == "none" or (figures == "drawn" and attachment.kind != "figure"):
-                continue
-            description = Artifact(kind=attachment.kind, path="", description=attachment.description)
-            found.append({"exercise": exercise, "check": check, "kind": attachment.kind, "name": attachment.name,
-                          "description": description.model_dump(mode="json")["description"],
-                          "data": attachment.content(lang)})  # type: ignore[arg-type]
+    for exercise, check, attachment in kept_attachments(graded, figures):
+        description = Artifact(kind=attachment.kind, path="", description=attachment.description)
+        found.append({"exercise": exercise, "check": check, "kind": attachment.kind, "name": attachment.name,
+                      "description": description.model_dump(mode="json")["description"],
+                      "data": attachment.content(lang)})  # type: ignore[arg-type]
     return found
 
 

@@ -6,9 +6,8 @@ code (or, where there is no fork, a fresh interpreter), in an ordinary Python en
 imports each exercise's `reference.py` and answers requests on a private pipe:
 
   load {modules: {key: path}}             -> {functions: {key: [names]}, errors: {key: {type, message, line}}}
-  call {module, function, args: [wire]}   -> {value: <encoded value>} | {error: {type, message}}
-  calls {module, function, each: [[wire]]} -> {replies: [<what call answers>]}   (one round trip for
-                                             every call of a call set)
+  calls {module, function, each: [[wire]]} -> {replies: [{value: <encoded value>} | {error: {type, message}}]}
+                                             (one round trip for every call of a call set)
   inputs {args: [wire], on: [[wire] | null]}
                                           -> {errors: [null | {type, message}]}   (builds each argument once;
                                              a function argument is also called on each tensor of `on[i]`)
@@ -119,8 +118,6 @@ class ReferenceServer:
         op = request.get("op")
         if op == "load":
             return self.load(dict(request.get("modules") or {}))
-        if op == "call":
-            return self.call(str(request.get("module")), str(request.get("function")), list(request.get("args") or []))
         if op == "calls":
             module, function = str(request.get("module")), str(request.get("function"))
             return {"replies": [self.call(module, function, list(args or [])) for args in request.get("each") or []]}

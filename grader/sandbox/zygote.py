@@ -346,14 +346,19 @@ def _supervise(limits: Limits, handover: socket.socket, worker: _Worker) -> None
     os._exit(0)
 
 
+def _pidfd(child: int) -> int | None:
+    """A descriptor that becomes readable when the child ends (Linux 5.3 and later), else None: then poll."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    try:
+        return pidfd_open(child) if pidfd_open else None
+    except OSError:
+        return None
+
+
 def _wait_for_job(handover: socket.socket, child: int) -> tuple[dict[str, Any] | None, list[int]]:
     """The job the warm worker hands over, with its channels; (None, []) if the child dies first or the warm worker
     lets go. A dead child cannot be replaced here: it was PID 1 of the job's PID namespace, which died with it."""
-    pidfd_open = getattr(os, "pidfd_open", None)
-    try:
-        child_fd = pidfd_open(child) if pidfd_open else None
-    except OSError:
-        child_fd = None
+    child_fd = _pidfd(child)
     try:
         while True:
             watched = [handover] + ([child_fd] if child_fd is not None else [])
@@ -407,11 +412,7 @@ def _wait_or_kill(job: socket.socket, child: int, state: Isolation) -> tuple[int
     Waits on a pidfd where Linux has one, else polls; the child is reaped only here, on this
     thread, so a kill never reaches a reused PID.
     """
-    pidfd_open = getattr(os, "pidfd_open", None)
-    try:
-        child_fd = pidfd_open(child) if pidfd_open else None
-    except OSError:
-        child_fd = None
+    child_fd = _pidfd(child)
     while True:
         watched = [job] + ([child_fd] if child_fd is not None else [])
         readable, _, _ = select.select(watched, [], [], None if child_fd is not None else 0.05)

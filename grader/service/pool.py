@@ -203,7 +203,7 @@ class LocalPool:
         return found.exercises
 
     def _grade_on(self, sandbox: Sandbox, job: Job) -> Outcome:
-        from grader.grading import GradeOptions, grade_submission, plain_attachments
+        from grader.grading import GradeOptions, grade_submission, kept_attachments, plain_attachments
 
         started = time.perf_counter()
         available = self._exercises_of(job)
@@ -227,11 +227,7 @@ class LocalPool:
             # The overlay's curves as data: the result page draws them as SVG, without matplotlib here.
             figures += [Figure(f"{exercise}.{check}.{name}", exercise, check, kind, data)
                         for exercise, check, kind, name, data in plain_attachments(graded, job.lang)]  # type: ignore[arg-type]
-        for (exercise, check), attachments in (graded.attachments.items() if self.figures != "none" else ()):
-            for attachment in attachments:
-                if self.figures == "drawn" and attachment.kind != "figure":
-                    continue
-                # Overlays are drawn here (from plain arrays) in the language of the submitter.
-                figures.append(Figure(f"{exercise}.{check}.{attachment.name}", exercise, check, attachment.kind,
-                                      attachment.content(job.lang)))  # type: ignore[arg-type]
+        # Overlays kept as pictures (`all`) are drawn here (from plain arrays) in the language of the submitter.
+        figures += [Figure(f"{exercise}.{check}.{a.name}", exercise, check, a.kind, a.content(job.lang))  # type: ignore[arg-type]
+                    for exercise, check, a in kept_attachments(graded, self.figures)]
         return Outcome(graded.scorecard.model_dump(mode="json"), tuple(figures), time.perf_counter() - started)
