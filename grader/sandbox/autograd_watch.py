@@ -330,24 +330,8 @@ def install(active: Callable[[], GradientLog | None]) -> None:
 
         @functools.wraps(jacfwd)
         def counted_jacfwd(*args: Any, **kwargs: Any) -> Any:
-            transformed = jacfwd(*args, **kwargs)
-
-            @functools.wraps(transformed)
-            def run(*inner: Any, **inner_kwargs: Any) -> Any:
-                log = active()
-                if log is None or outermost.busy:
-                    return transformed(*inner, **inner_kwargs)
-                outermost.busy = True
-                try:
-                    result = transformed(*inner, **inner_kwargs)
-                finally:
-                    outermost.busy = False
-                log.run("jacfwd", "forward")
-                for item in _tensors(result):
-                    log.note(item, "forward")
-                return result
-
-            return run
+            # The function jacfwd returns is the forward-mode entry point: each call of it is one run.
+            return _forward_wrapper(jacfwd(*args, **kwargs), "jacfwd", active, _tensors, outermost)
 
         torch.func.jacfwd = counted_jacfwd
 
